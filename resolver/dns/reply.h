@@ -1,0 +1,30 @@
+// Building replies to a client's query in a caller-supplied buffer: error replies, and the
+// finishing steps shared by every reply (client ID and question, EDNS, UDP truncation).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "dns/edns.h"
+#include "dns/message.h"
+
+namespace holdfast::dns {
+
+// The answer to a query with no data: header (ID, opcode, RD, CD copied; QR, RA set), the
+// client's question as it sent it, and the OPT record when the client sent one (with EDE if
+// given). Returns bytes written into `out`, 0 if `out` is too small.
+// For kMalformed queries whose question cannot be read, QDCOUNT is 0 and only the header goes.
+std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rcode rcode,
+                              std::optional<std::uint16_t> ede_code, MutableBytes out) noexcept;
+
+// What a reply to `query` may carry, from its OPT (RFC 6891 §6.2.5): 512 without OPT, else the
+// advertised size clamped to [512, max_udp_payload].
+std::size_t udp_limit(const QueryView& query, std::size_t max_udp_payload) noexcept;
+
+// Shrinks a finished reply of `reply_len` bytes to header + question (+ OPT when `opt` is given)
+// with TC=1 and all other counts 0 (RFC 2181 §9). Returns the new length.
+std::size_t truncate_reply(MutableBytes reply, std::size_t question_end,
+                           const std::optional<OptToWrite>& opt) noexcept;
+
+}  // namespace holdfast::dns
