@@ -1,0 +1,36 @@
+// The cache key of a question: lower-cased wire name, QTYPE, QCLASS and the bits that change the
+// answer (DO, CD). Fixed-size and stack-allocated so a lookup allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "dns/message.h"
+
+namespace holdfast::cache {
+
+struct KeyBits {
+  bool do_bit = false;
+  bool cd_bit = false;
+};
+
+class CacheKey {
+ public:
+  // FORMAT: name (lower-cased, uncompressed wire) | QTYPE (2) | QCLASS (2) | bits (1).
+  CacheKey(dns::Bytes packet, const dns::Question& question, KeyBits bits) noexcept;
+
+  std::string_view view() const noexcept {
+    return {reinterpret_cast<const char*>(bytes_.data()), size_};
+  }
+  // The lower-cased wire name: the first part of the key.
+  dns::Bytes name() const noexcept { return {bytes_.data(), name_len_}; }
+  std::uint16_t qtype() const noexcept;
+
+ private:
+  std::array<std::uint8_t, dns::kMaxNameWireLen + 5> bytes_{};
+  std::uint16_t size_ = 0;
+  std::uint16_t name_len_ = 0;
+};
+
+}  // namespace holdfast::cache

@@ -1,0 +1,128 @@
+// Sharded LRU memory cache of whole wire responses.
+#include "cache/memory_cache.h"
+
+#include <algorithm>
+
+namespace holdfast::cache {
+namespace {
+
+std::size_t per_shard(std::size_t capacity, std::size_t shards) {
+  return std::max<std::size_t>(1, (capacity + shards - 1) / shards);
+}
+
+}  // namespace
+
+MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
+    : options_(options),
+      clock_(clock),
+      success_per_shard_(per_shard(options.success_capacity, std::max<std::size_t>(1, options.shards))),
+      denial_per_shard_(per_shard(options.denial_capacity, std::max<std::size_t>(1, options.shards))) {
+  const std::size_t shards = std::max<std::size_t>(1, options.shards);
+  shards_.reserve(shards);
+  for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) noexcept {
+  return *shards_[StringHash{}(key) % shards_.size()];
+}
+
+bool MemoryCache::is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept {
+  const std::int64_t expires = entry.stored_at_seconds + entry.ttl_seconds;
+  if (now < expires) return true;
+  // SERVFAIL is never served stale: it is not data.
+  return stale == StaleUse::kAllowStale && entry.kind != EntryKind::kServfail &&
+         now < expires + static_cast<std::int64_t>(options_.max_stale_seconds);
+}
+
+std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes out, StaleUse stale,
+                                       std::uint32_t stale_ttl) noexcept {
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  auto found = shard.index.find(key.view());
+  if (found == shard.index.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  Lru::iterator node = found->second;
+  const Entry& entry = node->entry;
+  // A clock that jumped backwards must not make an entry look fresh for longer than its TTL:
+  // such an entry counts as just expired (servable stale only) until a new answer replaces it.
+  const std::int64_t effective_now =
+      now >= entry.stored_at_seconds ? now : entry.stored_at_seconds + entry.ttl_seconds;
+  if (!is_usable(entry, effective_now, stale)) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  const std::int64_t age = effective_now - entry.stored_at_seconds;
+  Hit hit;
+  hit.stale = age >= static_cast<std::int64_t>(entry.ttl_seconds);
+  hit.remaining_seconds = hit.stale ? 0 : static_cast<std::uint32_t>(entry.ttl_seconds - age);
+  RenderOptions render;
+  if (hit.stale) {
+    render.mode = TtlMode::kFixed;
+    render.fixed_ttl = stale_ttl;
+  } else if (options_.keep_ttl) {
+    render.mode = TtlMode::kKeep;
+  }
+  hit.wire_len = render_entry(entry, hit.remaining_seconds, render, out);
+  if (hit.wire_len == 0) return std::nullopt;
+  hit.question_end = entry.question_end;
+  hit.rcode = entry.rcode;
+  hit.kind = entry.kind;
+  Lru& lru = entry.kind == EntryKind::kSuccess ? shard.success : shard.denial;
+  lru.splice(lru.begin(), lru, node);
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return hit;
+}
+
+void MemoryCache::insert(const CacheKey& key, Entry entry) {
+  if (entry.kind == EntryKind::kUncacheable) return;
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  auto found = shard.index.find(key.view());
+  if (found != shard.index.end()) {
+    const Entry& old = found->second->entry;
+    if (entry.kind == EntryKind::kServfail && old.kind != EntryKind::kServfail &&
+        is_usable(old, now, StaleUse::kAllowStale)) {
+      return;  // RFC 8767 §4: an error never replaces data that can still be served
+    }
+    Lru& old_lru = old.kind == EntryKind::kSuccess ? shard.success : shard.denial;
+    (old.kind == EntryKind::kSuccess ? entries_success_ : entries_denial_)
+        .fetch_sub(1, std::memory_order_relaxed);
+    old_lru.erase(found->second);
+    shard.index.erase(found);
+  }
+  const bool success = entry.kind == EntryKind::kSuccess;
+  Lru& lru = success ? shard.success : shard.denial;
+  const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
+  while (lru.size() >= capacity) {
+    shard.index.erase(lru.back().key);
+    lru.pop_back();
+    (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+  lru.push_front(Node{std::string(key.view()), std::move(entry)});
+  shard.index.emplace(lru.front().key, lru.begin());
+  (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
+  inserts_.fetch_add(1, std::memory_order_relaxed);
+}
+
+CacheCounters MemoryCache::counters() const noexcept {
+  CacheCounters c;
+  c.entries_success = entries_success_.load(std::memory_order_relaxed);
+  c.entries_denial = entries_denial_.load(std::memory_order_relaxed);
+  c.hits = hits_.load(std::memory_order_relaxed);
+  c.misses = misses_.load(std::memory_order_relaxed);
+  c.inserts = inserts_.load(std::memory_order_relaxed);
+  c.evictions = evictions_.load(std::memory_order_relaxed);
+  return c;
+}
+
+std::size_t MemoryCache::size() const noexcept {
+  return entries_success_.load(std::memory_order_relaxed) +
+         entries_denial_.load(std::memory_order_relaxed);
+}
+
+}  // namespace holdfast::cache

@@ -1,0 +1,108 @@
+// The in-memory answer cache: sharded, capacity-bounded per kind (success / denial) with LRU
+// eviction, answering hits by copying the stored response into the caller's buffer.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "cache/cache_key.h"
+#include "cache/entry.h"
+
+namespace holdfast::cache {
+
+struct MemoryCacheOptions {
+  std::size_t success_capacity = 9984;
+  std::size_t denial_capacity = 9984;  // NXDOMAIN, NODATA and SERVFAIL entries
+  std::size_t shards = 16;
+  bool keep_ttl = false;
+  // How long past expiry an entry may still be returned as stale (0 = never). Serve-stale uses it.
+  std::uint32_t max_stale_seconds = 0;
+};
+
+struct Hit {
+  std::size_t wire_len = 0;
+  std::uint16_t question_end = 0;
+  std::uint8_t rcode = 0;
+  EntryKind kind = EntryKind::kSuccess;
+  std::uint32_t remaining_seconds = 0;  // 0 when stale
+  bool stale = false;
+};
+
+enum class StaleUse : std::uint8_t { kFreshOnly, kAllowStale };
+
+struct CacheCounters {
+  std::uint64_t entries_success = 0;
+  std::uint64_t entries_denial = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t inserts = 0;
+  std::uint64_t evictions = 0;
+};
+
+// Thread-safe: every call takes one shard lock. The clock must outlive the cache.
+class MemoryCache {
+ public:
+  MemoryCache(const MemoryCacheOptions& options, const Clock& clock);
+  MemoryCache(const MemoryCache&) = delete;
+  MemoryCache& operator=(const MemoryCache&) = delete;
+
+  // On a hit, renders the entry into `out` (TTLs aged) and returns its facts; the caller then
+  // patches ID, question case and EDNS. Expired entries are returned only with kAllowStale and
+  // within max_stale_seconds, rendered with `stale_ttl`.
+  std::optional<Hit> lookup(const CacheKey& key, dns::MutableBytes out,
+                            StaleUse stale = StaleUse::kFreshOnly,
+                            std::uint32_t stale_ttl = 30) noexcept;
+
+  // Stores an entry (kSuccess, kDenial or kServfail; others are ignored), replacing any entry
+  // under the same key. A SERVFAIL never replaces a live or stale-servable answer.
+  void insert(const CacheKey& key, Entry entry);
+
+  CacheCounters counters() const noexcept;
+  std::size_t size() const noexcept;
+
+ private:
+  struct Node {
+    std::string key;
+    Entry entry;
+  };
+  using Lru = std::list<Node>;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  struct Shard {
+    std::mutex mutex;
+    Lru success;  // front = most recently used
+    Lru denial;
+    std::unordered_map<std::string, Lru::iterator, StringHash, std::equal_to<>> index;
+  };
+
+  Shard& shard_for(std::string_view key) noexcept;
+  bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
+
+  MemoryCacheOptions options_;
+  const Clock& clock_;
+  std::size_t success_per_shard_;
+  std::size_t denial_per_shard_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<std::uint64_t> entries_success_{0};
+  std::atomic<std::uint64_t> entries_denial_{0};
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+  std::atomic<std::uint64_t> inserts_{0};
+  std::atomic<std::uint64_t> evictions_{0};
+};
+
+}  // namespace holdfast::cache

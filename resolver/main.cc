@@ -1,0 +1,116 @@
+// holdfast: flags → config → server → uv_run(). Nothing else lives here.
+#include <ares.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "config/config.h"
+#include "server/server.h"
+
+namespace {
+
+constexpr int kExitConfigError = 2;
+constexpr int kExitStartError = 1;
+
+// node-cache and CoreDNS take Go-style flags (-conf FILE). CLI11 wants long options with two
+// dashes, so single-dash spellings of our long options are rewritten first.
+std::vector<std::string> normalise_flags(int argc, char** argv) {
+  static const char* const kLong[] = {"conf", "check-config", "version", "help", "log-level"};
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    for (const char* name : kLong) {
+      const std::string single = std::string("-") + name;
+      if (arg == single || arg.rfind(single + "=", 0) == 0) arg = "-" + arg;
+    }
+    args.push_back(arg);
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"holdfast: a node-local DNS cache that keeps answering when its upstream is down"};
+  std::string conf_path;
+  bool check_config = false;
+  bool show_version = false;
+  std::string log_level = "info";
+  app.add_option("--conf", conf_path, "Corefile to run (default: the embedded configuration)");
+  app.add_flag("--check-config", check_config,
+               "parse and validate the configuration, print the effective settings, exit");
+  app.add_flag("--version", show_version, "print the version and exit");
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::vector<std::string> args = normalise_flags(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& arg : args) arg_ptrs.push_back(arg.data());
+  try {
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (show_version) {
+    std::printf("holdfast %s\n", HOLDFAST_VERSION);
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("holdfast");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  auto config = conf_path.empty() ? holdfast::config::embedded_default()
+                                  : holdfast::config::parse_corefile_file(conf_path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return kExitConfigError;
+  }
+  if (check_config) {
+    std::printf("%s", holdfast::config::summary(*config).c_str());
+    return 0;
+  }
+
+  ares_library_init(ARES_LIB_INIT_ALL);
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t* loop = uv_default_loop();
+  holdfast::SystemClock clock;
+  holdfast::server::Server server(loop, *config, clock, holdfast::server::ServerOptions{});
+  spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, config->source);
+  if (auto ok = server.start(); !ok) {
+    spdlog::error("{}", ok.error().message);
+    return kExitStartError;
+  }
+
+  // SIGTERM/SIGINT: stop accepting, drain, close everything; uv_run then returns.
+  struct Signals {
+    uv_signal_t term{};
+    uv_signal_t interrupt{};
+    holdfast::server::Server* server = nullptr;
+  } signals;
+  signals.server = &server;
+  auto on_signal = [](uv_signal_t* handle, int signum) noexcept {
+    auto* s = static_cast<Signals*>(handle->data);
+    spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->server->shutdown();
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->term), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);
+  };
+  for (auto [handle, signum] : {std::pair{&signals.term, SIGTERM}, std::pair{&signals.interrupt, SIGINT}}) {
+    uv_signal_init(loop, handle);
+    handle->data = &signals;
+    uv_signal_start(handle, on_signal, signum);
+  }
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  ares_library_cleanup();
+  spdlog::info("stopped");
+  return 0;
+}

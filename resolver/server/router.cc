@@ -1,0 +1,30 @@
+// Longest-suffix zone routing.
+#include "server/router.h"
+
+#include <algorithm>
+
+#include "dns/name.h"
+
+namespace holdfast::server {
+
+void Router::add(Zone* zone) {
+  for (const std::string& name : zone->block->zones) {
+    std::string wire;
+    dns::text_to_wire(name, wire);
+    entries_.push_back(Entry{wire, zone});
+  }
+  std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    return a.zone_wire.size() > b.zone_wire.size();
+  });
+}
+
+Zone* Router::route(dns::Bytes lower_name) const noexcept {
+  for (const Entry& entry : entries_) {
+    const dns::Bytes zone(reinterpret_cast<const std::uint8_t*>(entry.zone_wire.data()),
+                          entry.zone_wire.size());
+    if (dns::is_subdomain(lower_name, zone)) return entry.zone;
+  }
+  return nullptr;
+}
+
+}  // namespace holdfast::server

@@ -1,0 +1,137 @@
+// Assembling zones, forwarders and listeners from the config; orderly shutdown.
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace holdfast::server {
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+const char* policy_name(config::ForwardPolicy policy) {
+  switch (policy) {
+    case config::ForwardPolicy::kRandom: return "random";
+    case config::ForwardPolicy::kRoundRobin: return "round_robin";
+    case config::ForwardPolicy::kSequential: return "sequential";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Server::Server(uv_loop_t* loop, const config::Config& config, const Clock& clock,
+               ServerOptions options)
+    : loop_(loop),
+      config_(config),
+      clock_(clock),
+      options_(options),
+      pipeline_(clock, PipelineOptions{options.max_udp_payload}) {}
+
+Server::~Server() = default;
+
+Result<void> Server::start() {
+  std::uint64_t seed = options_.seed != 0 ? options_.seed : std::random_device{}();
+  // Blocks grouped by the (address, port) they listen on: each listener routes among its blocks.
+  std::map<std::pair<std::string, std::uint16_t>, std::vector<Zone*>> by_address;
+  for (const config::ServerBlock& block : config_.blocks) {
+    auto zone = std::make_unique<Zone>();
+    zone->block = &block;
+    zone->name = join(block.zones, " ") + ":" + std::to_string(block.port);
+    if (block.cache.enabled) {
+      cache::MemoryCacheOptions cache_options;
+      cache_options.success_capacity = block.cache.disable_success ? 0 : block.cache.success_capacity;
+      cache_options.denial_capacity = block.cache.disable_denial ? 0 : block.cache.denial_capacity;
+      cache_options.keep_ttl = block.cache.keepttl;
+      zone->cache = std::make_unique<cache::MemoryCache>(cache_options, clock_);
+      zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
+                                          block.cache.denial_min_ttl, block.cache.denial_max_ttl,
+                                          block.cache.servfail_ttl};
+    }
+    if (block.forward) {
+      zone->forwarder = std::make_unique<upstream::Forwarder>(loop_, *block.forward, clock_, seed++);
+      if (auto ok = zone->forwarder->start(); !ok) return fail(zone->name + ": " + ok.error().message);
+      spdlog::info("[{}] forward {} to {} (policy {}{})", zone->name, block.forward->from,
+                   join(zone->forwarder->server_names(), ", "), policy_name(block.forward->policy),
+                   block.forward->force_tcp ? ", force_tcp" : "");
+    }
+    for (const config::InactiveDirective& inactive : block.inactive) {
+      spdlog::info("[{}] {}: accepted, not active yet ({}:{})", zone->name, inactive.name,
+                   inactive.where.file, inactive.where.line);
+    }
+    std::vector<std::string> addresses = block.bind;
+    if (addresses.empty()) addresses = {"0.0.0.0", "::"};
+    for (const std::string& address : addresses) {
+      by_address[{address, block.port}].push_back(zone.get());
+    }
+    zones_.push_back(std::move(zone));
+  }
+  for (const auto& [where, zones] : by_address) {
+    auto router = std::make_unique<Router>();
+    std::vector<std::string> names;
+    for (Zone* zone : zones) {
+      router->add(zone);
+      names.push_back(join(zone->block->zones, " "));
+    }
+    auto udp = std::make_unique<UdpListener>(loop_, pipeline_, *router);
+    if (auto ok = udp->bind(where.first, where.second); !ok) return ok;
+    auto tcp = std::make_unique<TcpListener>(loop_, pipeline_, *router, options_.tcp);
+    if (auto ok = tcp->bind(where.first, where.second); !ok) return ok;
+    spdlog::info("listening on {} and {} for {}", udp->name(), tcp->name(), join(names, ", "));
+    udp_.push_back(std::move(udp));
+    tcp_.push_back(std::move(tcp));
+    routers_.push_back(std::move(router));
+  }
+  uv_timer_init(loop_, &drain_timer_);
+  drain_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
+  return {};
+}
+
+void Server::shutdown() noexcept {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  for (auto& udp : udp_) udp->stop();
+  for (auto& tcp : tcp_) tcp->stop();
+  spdlog::info("shutting down: {} queries in flight", pipeline_.flights_in_air());
+  drain_deadline_ms_ = clock_.monotonic_ms() + options_.drain_timeout.count();
+  if (drain_timer_.loop == nullptr) {
+    close_all();
+    return;
+  }
+  uv_ref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
+  uv_timer_start(
+      &drain_timer_,
+      [](uv_timer_t* timer) noexcept {
+        auto* self = static_cast<Server*>(timer->data);
+        if (self->pipeline_.flights_in_air() == 0 ||
+            self->clock_.monotonic_ms() >= self->drain_deadline_ms_) {
+          uv_timer_stop(timer);
+          self->close_all();
+        }
+      },
+      0, 20);
+}
+
+void Server::close_all() noexcept {
+  for (auto& zone : zones_) {
+    if (zone->forwarder) zone->forwarder->close();  // pending flights complete with kCancelled
+  }
+  for (auto& udp : udp_) udp->close();
+  for (auto& tcp : tcp_) tcp->close();
+  if (drain_timer_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&drain_timer_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  }
+}
+
+}  // namespace holdfast::server

@@ -1,0 +1,61 @@
+// A TCP DNS listener on one address (RFC 7766): 2-byte length framing, several queries per
+// connection answered as they complete (out of order), an idle timeout and a connection cap.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "server/client.h"
+#include "server/query_pipeline.h"
+
+namespace holdfast::server {
+
+struct TcpOptions {
+  std::chrono::milliseconds idle_timeout{10'000};
+  std::size_t max_connections = 1000;
+  std::size_t max_pending_per_connection = 100;  // reading pauses past this
+};
+
+struct TcpCounters {
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected = 0;  // over max_connections
+  std::uint64_t idle_closed = 0;
+  std::uint64_t frames = 0;
+};
+
+class TcpListener final : public ReplySink {
+ public:
+  TcpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router, TcpOptions options);
+  Result<void> bind(const std::string& host, std::uint16_t port);
+  void stop() noexcept;   // stops accepting
+  void close() noexcept;  // closes every connection and the listening socket
+
+  void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
+  void query_done(const ClientRef& client) noexcept override;
+  const std::string& name() const noexcept { return name_; }
+  const TcpCounters& counters() const noexcept { return counters_; }
+  std::size_t connections() const noexcept { return connections_.size(); }
+
+ private:
+  class Connection;
+  void on_connection(int status) noexcept;
+  void forget(std::uint64_t id) noexcept;
+
+  uv_loop_t* loop_;
+  QueryPipeline& pipeline_;
+  const Router& router_;
+  TcpOptions options_;
+  uv_tcp_t handle_{};
+  std::string name_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, Connection*> connections_;
+  TcpCounters counters_;
+};
+
+}  // namespace holdfast::server

@@ -1,0 +1,71 @@
+// One c-ares channel talking to one upstream server, driven by a libuv loop (socket-state
+// callback -> one uv_poll_t per fd, one uv_timer_t re-armed from ares_timeout()).
+#pragma once
+
+#include <ares.h>
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "dns/wire.h"
+#include "upstream/answer_handler.h"
+
+namespace holdfast::upstream {
+
+struct ChannelOptions {
+  std::string host;  // numeric IPv4 or IPv6
+  std::uint16_t port = 53;
+  bool force_tcp = false;
+  std::chrono::milliseconds timeout{2000};
+  int tries = 1;
+};
+
+// Must be used on the loop it was created with. Call close() before the loop's final run; the
+// object must outlive that run (its timer is a member).
+class AresChannel {
+ public:
+  static Result<std::unique_ptr<AresChannel>> create(uv_loop_t* loop, const ChannelOptions& options);
+  ~AresChannel();
+  AresChannel(const AresChannel&) = delete;
+  AresChannel& operator=(const AresChannel&) = delete;
+
+  // Sends a complete DNS query (c-ares assigns the ID and matches the answer's ID and question).
+  // `handler` is called exactly once; with kCancelled if the channel closes first.
+  void send(dns::Bytes query, AnswerHandler* handler) noexcept;
+
+  // Fails every pending request with kCancelled and releases sockets and handles.
+  void close() noexcept;
+
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  AresChannel(uv_loop_t* loop, std::string name);
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
+  static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) noexcept;
+  void update_socket(ares_socket_t fd, bool readable, bool writable) noexcept;
+  void process(ares_socket_t read_fd, ares_socket_t write_fd) noexcept;
+  void rearm_timer() noexcept;
+
+  struct Request {
+    AresChannel* owner;
+    AnswerHandler* handler;
+  };
+  struct Poll {
+    uv_poll_t handle;
+    AresChannel* owner;
+    ares_socket_t fd;
+  };
+
+  uv_loop_t* loop_;
+  std::string name_;
+  ares_channel channel_ = nullptr;
+  uv_timer_t timer_{};
+  std::unordered_map<ares_socket_t, Poll*> polls_;
+  std::size_t pending_ = 0;
+};
+
+}  // namespace holdfast::upstream

@@ -1,0 +1,76 @@
+// A forwarder group: the upstream servers of one `forward` directive, the policy that picks
+// among them, failover to the next server, and the max_concurrent bound.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "config/config.h"
+#include "upstream/answer_handler.h"
+#include "upstream/ares_channel.h"
+
+namespace holdfast::upstream {
+
+struct ForwarderCounters {
+  std::uint64_t requests = 0;       // resolve() calls
+  std::uint64_t attempts = 0;       // queries sent to a server
+  std::uint64_t failovers = 0;      // attempts after the first
+  std::uint64_t over_limit = 0;     // refused by max_concurrent
+  std::uint64_t failures = 0;       // requests that ended without a usable answer
+};
+
+// Loop-bound: create, start, use and close on one loop.
+class Forwarder {
+ public:
+  Forwarder(uv_loop_t* loop, const config::ForwardConfig& config, const Clock& clock,
+            std::uint64_t seed);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  Result<void> start();
+  void close() noexcept;
+
+  // True when a lower-cased wire name is inside FROM and outside every `except` zone.
+  bool covers(dns::Bytes lower_name) const noexcept;
+
+  // Resolves `query` (a complete query, copied), trying servers by policy until one answers
+  // with something other than SERVFAIL/REFUSED or attempts run out. `handler` is called once.
+  void resolve(dns::Bytes query, AnswerHandler* handler);
+
+  const config::ForwardConfig& config() const noexcept { return config_; }
+  std::size_t inflight() const noexcept { return inflight_; }
+  const ForwarderCounters& counters() const noexcept { return counters_; }
+  std::vector<std::string> server_names() const;
+
+ private:
+  struct Server {
+    std::unique_ptr<AresChannel> channel;
+    int consecutive_fails = 0;
+    std::int64_t down_until_ms = 0;
+  };
+  class Attempt;
+
+  std::vector<std::size_t> pick_order();
+  void record_result(std::size_t server, bool ok) noexcept;
+  void finish(Attempt* attempt) noexcept;
+
+  uv_loop_t* loop_;
+  config::ForwardConfig config_;
+  const Clock& clock_;
+  std::mt19937_64 rng_;
+  std::vector<Server> servers_;
+  std::vector<std::string> from_wire_;  // [0] = FROM, then the except zones
+  std::size_t round_robin_next_ = 0;
+  std::size_t inflight_ = 0;
+  ForwarderCounters counters_;
+};
+
+}  // namespace holdfast::upstream

@@ -1,0 +1,186 @@
+#include "cache/memory_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "cache/response_fixtures.h"
+#include "dns/message.h"
+
+namespace holdfast::cache {
+namespace {
+
+using testing::a_response;
+using testing::negative_response;
+using testing::PacketBuilder;
+using testing::rcode_response;
+
+std::vector<std::uint8_t> query_for(const char* name, std::uint16_t qtype = dns::qtype::kA) {
+  PacketBuilder b;
+  b.header(0x4242, 0x0100, 1).question(name, qtype);
+  return b.bytes();
+}
+
+CacheKey key_for(const std::vector<std::uint8_t>& query, KeyBits bits = {}) {
+  auto parsed = dns::parse_query(query);
+  EXPECT_EQ(parsed.error, dns::QueryError::kNone);
+  return CacheKey(query, parsed.query.question, bits);
+}
+
+class MemoryCacheTest : public ::testing::Test {
+ protected:
+  ManualClock clock_{1'700'000'000};
+  std::vector<std::uint8_t> out_ = std::vector<std::uint8_t>(4096);
+
+  Entry entry(const std::vector<std::uint8_t>& response, TtlPolicy policy = {}) {
+    return *make_entry(response, policy, clock_.wall_seconds());
+  }
+};
+
+TEST_F(MemoryCacheTest, KeyIgnoresNameCase) {
+  auto lower = query_for("www.example.com");
+  auto mixed = query_for("WwW.ExAmPlE.cOm");
+  EXPECT_EQ(key_for(lower).view(), key_for(mixed).view());
+}
+
+TEST_F(MemoryCacheTest, KeyDependsOnTypeAndDoBit) {
+  auto a = query_for("www.example.com", dns::qtype::kA);
+  auto aaaa = query_for("www.example.com", dns::qtype::kAaaa);
+  EXPECT_NE(key_for(a).view(), key_for(aaaa).view());
+  EXPECT_NE(key_for(a).view(), key_for(a, {true, false}).view());
+}
+
+TEST_F(MemoryCacheTest, MissThenHitWithAgedTtl) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  EXPECT_FALSE(cache.lookup(key, out_));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(20);
+  auto hit = cache.lookup(key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->remaining_seconds, 100u);
+  EXPECT_FALSE(hit->stale);
+  auto counters = cache.counters();
+  EXPECT_EQ(counters.hits, 1u);
+  EXPECT_EQ(counters.misses, 1u);
+  EXPECT_EQ(counters.entries_success, 1u);
+}
+
+TEST_F(MemoryCacheTest, ExpiredEntryIsAMiss) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(120);
+  EXPECT_FALSE(cache.lookup(key, out_));
+}
+
+TEST_F(MemoryCacheTest, ExpiredEntryIsServedStaleOnlyWhenAskedAndWithinMaxStale) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 60;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(150);
+  EXPECT_FALSE(cache.lookup(key, out_, StaleUse::kFreshOnly));
+  auto hit = cache.lookup(key, out_, StaleUse::kAllowStale, 30);
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(hit->stale);
+  clock_.advance_seconds(60);
+  EXPECT_FALSE(cache.lookup(key, out_, StaleUse::kAllowStale, 30));
+}
+
+TEST_F(MemoryCacheTest, ClockJumpingBackwardsDoesNotExtendLife) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.set_wall_seconds(clock_.wall_seconds() - 3600);
+  EXPECT_FALSE(cache.lookup(key, out_));
+}
+
+TEST_F(MemoryCacheTest, NegativeEntriesAreCachedAndCountedSeparately) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("nope.example.com"));
+  cache.insert(key, entry(negative_response(3, 60, 30)));
+  auto hit = cache.lookup(key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->rcode, 3);
+  EXPECT_EQ(hit->kind, EntryKind::kDenial);
+  EXPECT_EQ(cache.counters().entries_denial, 1u);
+  EXPECT_EQ(cache.counters().entries_success, 0u);
+}
+
+TEST_F(MemoryCacheTest, EvictsLeastRecentlyUsedAtCapacity) {
+  MemoryCacheOptions options;
+  options.success_capacity = 2;
+  options.shards = 1;
+  MemoryCache cache(options, clock_);
+  auto k1 = key_for(query_for("a.example.com"));
+  auto k2 = key_for(query_for("b.example.com"));
+  auto k3 = key_for(query_for("c.example.com"));
+  cache.insert(k1, entry(a_response(false)));
+  cache.insert(k2, entry(a_response(false)));
+  ASSERT_TRUE(cache.lookup(k1, out_));  // k1 becomes most recent; k2 is the LRU
+  cache.insert(k3, entry(a_response(false)));
+  EXPECT_TRUE(cache.lookup(k1, out_));
+  EXPECT_FALSE(cache.lookup(k2, out_));
+  EXPECT_TRUE(cache.lookup(k3, out_));
+  EXPECT_EQ(cache.counters().evictions, 1u);
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST_F(MemoryCacheTest, DenialCapacityDoesNotEvictSuccessEntries) {
+  MemoryCacheOptions options;
+  options.success_capacity = 10;
+  options.denial_capacity = 1;
+  options.shards = 1;
+  MemoryCache cache(options, clock_);
+  auto good = key_for(query_for("www.example.com"));
+  cache.insert(good, entry(a_response(false)));
+  cache.insert(key_for(query_for("x.example.com")), entry(negative_response(3, 60, 60)));
+  cache.insert(key_for(query_for("y.example.com")), entry(negative_response(3, 60, 60)));
+  EXPECT_TRUE(cache.lookup(good, out_));
+  EXPECT_EQ(cache.counters().entries_denial, 1u);
+  EXPECT_EQ(cache.counters().evictions, 1u);
+}
+
+TEST_F(MemoryCacheTest, ServfailNeverReplacesGoodData) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 3600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false)));
+  cache.insert(key, entry(rcode_response(2)));
+  auto hit = cache.lookup(key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->rcode, 0);
+}
+
+TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("broken.example.com"));
+  cache.insert(key, entry(rcode_response(2)));
+  ASSERT_TRUE(cache.lookup(key, out_));
+  clock_.advance_seconds(5);
+  EXPECT_FALSE(cache.lookup(key, out_));
+}
+
+TEST_F(MemoryCacheTest, UncacheableEntriesAreIgnored) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(rcode_response(5)));
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(MemoryCacheTest, KeepTtlReturnsTheOriginalTtls) {
+  MemoryCacheOptions options;
+  options.keep_ttl = true;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  auto e = entry(a_response(false, 300, 120));
+  const std::uint16_t first_ttl = e.ttl_offsets[0];
+  cache.insert(key, std::move(e));
+  clock_.advance_seconds(50);
+  ASSERT_TRUE(cache.lookup(key, out_));
+  EXPECT_EQ(dns::read_u32(out_.data() + first_ttl), 300u);
+}
+
+}  // namespace
+}  // namespace holdfast::cache
