@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return kExitConfigError;
   }
+  for (const std::string& warning : config->warnings) spdlog::warn("{}", warning);
   if (check_config) {
     std::printf("%s", holdfast::config::summary(*config).c_str());
     return 0;

@@ -3,6 +3,8 @@
 
 #include <netinet/in.h>
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 namespace holdfast {
@@ -12,12 +14,12 @@ std::string format_address(const sockaddr* addr) {
   if (addr->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
     uv_ip4_name(in, host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    return fmt::format("{}:{}", host, ntohs(in->sin_port));
   }
   if (addr->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
     uv_ip6_name(in6, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    return fmt::format("[{}]:{}", host, ntohs(in6->sin6_port));
   }
   return "?";
 }

@@ -38,8 +38,17 @@ struct ForwardConfig {
   ForwardPolicy policy = ForwardPolicy::kRandom;
   std::chrono::milliseconds expire{10'000};
   std::chrono::milliseconds health_check{500};
-  std::optional<int> max_concurrent;
+  std::optional<int> max_concurrent;  // nullopt = no limit (also `max_concurrent 0`)
   SourceLocation where;
+};
+
+enum class StaleRefreshMode { kImmediate, kVerify };
+
+// `serve_stale [DURATION] [immediate|verify]` inside `cache` (CoreDNS cache plugin).
+struct ServeStaleConfig {
+  bool enabled = false;
+  std::chrono::seconds max_stale{3600};  // how long past expiry an answer may still be served
+  StaleRefreshMode refresh_mode = StaleRefreshMode::kImmediate;
 };
 
 struct PrefetchConfig {
@@ -58,16 +67,27 @@ struct CacheConfig {
   std::uint32_t denial_capacity = 9984;
   std::uint32_t denial_max_ttl = 1800;
   std::uint32_t denial_min_ttl = 5;
-  std::uint32_t servfail_ttl = 5;  // `servfail DUR`, at most 5 minutes; 0 disables
-  std::vector<std::string> zones;  // empty = the block's zones
-  bool disable_success = false;    // `disable success [ZONES]`
-  bool disable_denial = false;     // `disable denial [ZONES]`
+  std::uint32_t servfail_ttl = 5;                  // `servfail DUR`, at most 5 minutes; 0 disables
+  std::vector<std::string> zones;                  // empty = the block's zones
+  bool disable_success = false;                    // `disable success [ZONES]`
+  bool disable_denial = false;                     // `disable denial [ZONES]`
+  std::vector<std::string> disable_success_zones;  // empty = every zone of the cache
+  std::vector<std::string> disable_denial_zones;   // empty = every zone of the cache
   bool keepttl = false;
   PrefetchConfig prefetch;
+  ServeStaleConfig serve_stale;
+};
+
+// `reload [INTERVAL [JITTER]]` (CoreDNS reload plugin; jitter is clamped to interval / 2).
+struct ReloadConfig {
+  std::chrono::milliseconds interval{30'000};
+  std::chrono::milliseconds jitter{15'000};
 };
 
 // A directive that is parsed and validated but whose behaviour arrives in a later release.
 struct InactiveDirective {
+  // "health", "prometheus", "reload", "loop", or "cache prefetch" / "cache serve_stale" for the
+  // cache properties.
   std::string name;
   SourceLocation where;
 };
@@ -75,13 +95,16 @@ struct InactiveDirective {
 struct ServerBlock {
   std::vector<std::string> zones;  // presentation form, lower-case, ending in '.'
   std::uint16_t port = 53;
-  std::vector<std::string> bind;   // IP literals; empty = all interfaces ("0.0.0.0" and "::")
+  std::vector<std::string> bind;  // IP literals; empty = all interfaces ("0.0.0.0" and "::")
   std::optional<ForwardConfig> forward;
   CacheConfig cache;
   bool log = false;
   bool errors = false;
-  std::optional<std::string> health;      // address, e.g. "169.254.20.10:8080"
-  std::optional<std::string> prometheus;  // address, e.g. ":9253"
+  std::optional<std::string> health;             // address, e.g. "169.254.20.10:8080"
+  std::chrono::milliseconds health_lameduck{0};  // `health { lameduck DUR }`
+  std::optional<std::string> prometheus;         // address, e.g. ":9253"
+  std::optional<ReloadConfig> reload;
+  bool loop = false;
   std::vector<InactiveDirective> inactive;
   SourceLocation where;
 };
@@ -89,6 +112,9 @@ struct ServerBlock {
 struct Config {
   std::vector<ServerBlock> blocks;
   std::string source;  // file name, or "<embedded default>"
+  // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
+  // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).
+  std::vector<std::string> warnings;
 };
 
 struct ParseOptions {

@@ -13,9 +13,9 @@ namespace holdfast::dns {
 struct OptToWrite {
   std::uint16_t udp_size = kDefaultMaxUdpPayload;
   bool do_bit = false;
-  std::uint8_t extended_rcode = 0;             // upper 8 bits of a 12-bit rcode (BADVERS = 1)
-  std::optional<std::uint16_t> ede_code;       // INFO-CODE
-  std::string_view ede_text;                   // EXTRA-TEXT, UTF-8, may be empty
+  std::uint8_t extended_rcode = 0;        // upper 8 bits of a 12-bit rcode (BADVERS = 1)
+  std::optional<std::uint16_t> ede_code;  // INFO-CODE
+  std::string_view ede_text;              // EXTRA-TEXT, UTF-8, may be empty
 };
 
 // Bytes opt_record_size(opt) would take.

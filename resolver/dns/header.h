@@ -29,7 +29,9 @@ std::optional<Header> read_header(Bytes packet) noexcept;
 // Writes all six fields at packet[0..12). packet.size() >= 12 is the caller's promise.
 void write_header(MutableBytes packet, const Header& header) noexcept;
 
-inline void set_id(MutableBytes packet, std::uint16_t id) noexcept { write_u16(packet.data(), id); }
+inline void set_id(MutableBytes packet, std::uint16_t id) noexcept {
+  write_u16(packet.data(), id);
+}
 inline void set_rcode(MutableBytes packet, Rcode rcode) noexcept {
   packet[3] = static_cast<std::uint8_t>((packet[3] & 0xf0) | static_cast<std::uint8_t>(rcode));
 }

@@ -49,10 +49,10 @@ struct Record {
 
 enum class QueryError : std::uint8_t {
   kNone,
-  kNoHeader,         // < 12 bytes: nothing can be answered; drop and count
-  kIsResponse,       // QR=1: never answer a response (reflection loops); drop and count
-  kNotImplemented,   // opcode != QUERY: answer NOTIMP
-  kMalformed,        // header readable, rest not: answer FORMERR
+  kNoHeader,        // < 12 bytes: nothing can be answered; drop and count
+  kIsResponse,      // QR=1: never answer a response (reflection loops); drop and count
+  kNotImplemented,  // opcode != QUERY: answer NOTIMP
+  kMalformed,       // header readable, rest not: answer FORMERR
 };
 
 // A client query: header, exactly one question, optional OPT in the additional section.
@@ -65,7 +65,11 @@ struct QueryView {
 
 struct ParsedQuery {
   QueryError error = QueryError::kNone;
-  QueryView query;  // meaningful when error == kNone; header also set for kNotImplemented/kMalformed
+  // Meaningful when error == kNone. For kIsResponse, kNotImplemented and kMalformed the header is
+  // set, and the question too when QDCOUNT is 1 and it can be read (question.end != 0), so that an
+  // error reply can echo it. `opt` is set for kNotImplemented when the whole query parses, and
+  // never for kMalformed.
+  QueryView query;
 };
 
 // Parses a client query. QDCOUNT != 1 is kMalformed. Answer and authority records are walked and
@@ -80,8 +84,15 @@ template <class Visitor>
 bool walk_records(Bytes packet, const Header& header, std::size_t after_questions,
                   Visitor&& visit) noexcept;
 
+// Reads one question entry (QNAME, QTYPE, QCLASS) at `offset`; nullopt when it overruns or its
+// name is bad.
+std::optional<Question> read_question(Bytes packet, std::size_t offset) noexcept;
+
 // Skips QDCOUNT questions starting at offset 12; returns the offset after them or nullopt.
 std::optional<std::size_t> skip_questions(Bytes packet, std::uint16_t qdcount) noexcept;
+
+// The OPT fields of a record whose type is OPT.
+Opt opt_from_record(const Record& record) noexcept;
 
 // Parses one record at `offset`. nullopt when it overruns or its owner name is bad.
 std::optional<Record> read_record(Bytes packet, std::size_t offset, Section section) noexcept;

@@ -15,6 +15,7 @@ namespace holdfast::dns {
 // client's question as it sent it, and the OPT record when the client sent one (with EDE if
 // given). Returns bytes written into `out`, 0 if `out` is too small.
 // For kMalformed queries whose question cannot be read, QDCOUNT is 0 and only the header goes.
+// Returns 0 for kNoHeader and kIsResponse (never answered). `out` may be the query's own buffer.
 std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rcode rcode,
                               std::optional<std::uint16_t> ede_code, MutableBytes out) noexcept;
 
@@ -22,8 +23,10 @@ std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rco
 // advertised size clamped to [512, max_udp_payload].
 std::size_t udp_limit(const QueryView& query, std::size_t max_udp_payload) noexcept;
 
-// Shrinks a finished reply of `reply_len` bytes to header + question (+ OPT when `opt` is given)
-// with TC=1 and all other counts 0 (RFC 2181 §9). Returns the new length.
+// Shrinks the finished reply held in `reply` (the buffer it was built in; the OPT must fit there)
+// to header + question (+ OPT when `opt` is given and fits) with TC=1 and AN/NS counts 0, ARCOUNT
+// 1 with the OPT else 0 (RFC 2181 §9). Returns the new length; 0 when question_end is not within
+// [12, reply.size()].
 std::size_t truncate_reply(MutableBytes reply, std::size_t question_end,
                            const std::optional<OptToWrite>& opt) noexcept;
 

@@ -48,16 +48,7 @@ std::optional<ResponseInfo> parse_response(Bytes packet, OnTtl&& ttl_offset) noe
         ok = false;
         return false;
       }
-      Opt opt;
-      opt.offset = r.offset;
-      opt.end = r.end;
-      opt.udp_size = r.rclass;
-      opt.extended_rcode = static_cast<std::uint8_t>(r.ttl >> 24);
-      opt.version = static_cast<std::uint8_t>(r.ttl >> 16);
-      opt.do_bit = (r.ttl & kEdnsDoBit) != 0;
-      opt.rdata_offset = r.rdata_offset;
-      opt.rdata_len = r.rdata_len;
-      info->opt = opt;
+      info->opt = opt_from_record(r);
       return true;
     }
     ttl_offset(r.ttl_offset);

@@ -11,7 +11,7 @@ using Bytes = std::span<const std::uint8_t>;
 using MutableBytes = std::span<std::uint8_t>;
 
 inline constexpr std::size_t kHeaderSize = 12;
-inline constexpr std::size_t kMaxNameWireLen = 255;   // RFC 1035 §2.3.4
+inline constexpr std::size_t kMaxNameWireLen = 255;  // RFC 1035 §2.3.4
 inline constexpr std::size_t kMaxLabelLen = 63;
 inline constexpr std::size_t kMaxCompressionHops = 64;
 inline constexpr std::size_t kMaxUdpPayloadNoEdns = 512;

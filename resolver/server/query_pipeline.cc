@@ -88,13 +88,13 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   const std::uint16_t qtype = query.question.qtype;
   if (zone == nullptr || qtype == dns::qtype::kAxfr || qtype == dns::qtype::kIxfr) {
     ++counters_.refused;
-    reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client);
+    reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client, zone);
     return;
   }
   if (zone->cache) {
     if (auto hit = zone->cache->lookup(key, reply_)) {
       ++counters_.cache_hits;
-      finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt);
+      finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt, zone);
       return;
     }
     ++counters_.cache_misses;
@@ -102,7 +102,7 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   if (!zone->forwarder || !zone->forwarder->covers(key.name())) {
     // CoreDNS answers SERVFAIL when no plugin handles the query.
     ++counters_.servfail;
-    reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client);
+    reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, zone);
     return;
   }
   start_or_join_flight(key, *zone, packet, query, client);
@@ -157,13 +157,13 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     }
     const bool over_limit = status == upstream::UpstreamStatus::kOverLimit;
     for (const Waiter& waiter : owned->waiters_) {
-      answer_waiter(waiter, nullptr, over_limit ? dns::Rcode::kRefused : dns::Rcode::kServFail,
+      answer_waiter(waiter, zone, nullptr, over_limit ? dns::Rcode::kRefused : dns::Rcode::kServFail,
                     over_limit ? std::nullopt : std::optional<std::uint16_t>(dns::ede::kNoReachableAuthority));
     }
     return;
   }
   for (const Waiter& waiter : owned->waiters_) {
-    answer_waiter(waiter, &*entry, dns::Rcode::kServFail, std::nullopt);
+    answer_waiter(waiter, zone, &*entry, dns::Rcode::kServFail, std::nullopt);
   }
   if (zone.cache) {
     const cache::CacheKey key_view = [&] {
@@ -177,24 +177,25 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
   }
 }
 
-void QueryPipeline::answer_waiter(const Waiter& waiter, const cache::Entry* entry,
+void QueryPipeline::answer_waiter(const Waiter& waiter, const Zone& zone, const cache::Entry* entry,
                                   dns::Rcode failure, std::optional<std::uint16_t> ede) noexcept {
   const dns::Bytes packet(waiter.query);
   const dns::ParsedQuery parsed = dns::parse_query(packet);
   if (entry == nullptr) {
     if (failure == dns::Rcode::kServFail) ++counters_.servfail;
     if (failure == dns::Rcode::kRefused) ++counters_.refused;
-    reply_error(packet, parsed, failure, ede, waiter.client);
+    reply_error(packet, parsed, failure, ede, waiter.client, &zone);
     return;
   }
   cache::RenderOptions render;
   const std::size_t len = cache::render_entry(*entry, entry->ttl_seconds, render, reply_);
-  finish_and_send(len, entry->question_end, packet, parsed.query, waiter.client, std::nullopt);
+  finish_and_send(len, entry->question_end, packet, parsed.query, waiter.client, std::nullopt,
+                  &zone);
 }
 
 void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed,
                                 dns::Rcode rcode, std::optional<std::uint16_t> ede,
-                                const ClientRef& client) noexcept {
+                                const ClientRef& client, const Zone* zone) noexcept {
   std::size_t len = dns::write_error_reply(packet, parsed, rcode, ede, reply_);
   if (len == 0) {
     client.sink->query_done(client);
@@ -207,12 +208,12 @@ void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parse
     const std::size_t opt_start = len - dns::opt_record_size(opt);
     reply_[opt_start + 5] = static_cast<std::uint8_t>(kRcodeBadVers >> 4);
   }
-  send(client, len, parsed.error == dns::QueryError::kNone ? &parsed.query : nullptr, packet);
+  send(client, len, parsed.error == dns::QueryError::kNone ? &parsed.query : nullptr, packet, zone);
 }
 
 void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, dns::Bytes packet,
                                     const dns::QueryView& query, const ClientRef& client,
-                                    std::optional<std::uint16_t> ede) noexcept {
+                                    std::optional<std::uint16_t> ede, const Zone* zone) noexcept {
   if (len == 0) {
     client.sink->query_done(client);
     return;
@@ -245,24 +246,26 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
     ++counters_.truncated;
     len = dns::truncate_reply(out, question_end, opt);
   }
-  send(client, len, &query, packet);
+  send(client, len, &query, packet, zone);
 }
 
 void QueryPipeline::send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
-                         dns::Bytes packet) noexcept {
+                         dns::Bytes packet, const Zone* zone) noexcept {
   client.sink->send_reply(client, dns::Bytes(reply_.data(), len));
   client.sink->query_done(client);
-  if (query != nullptr && spdlog::should_log(spdlog::level::debug)) {
-    try {
-      auto header = dns::read_header(dns::Bytes(reply_.data(), len));
-      spdlog::debug("{} - {} \"{} {} {}\" rcode={} size={}",
-                    format_address(reinterpret_cast<const sockaddr*>(&client.peer)),
-                    query->header.id, query->question.qtype,
-                    client.transport == Transport::kUdp ? "udp" : "tcp",
-                    dns::name_to_text(packet, query->question.name),
-                    header ? header->rcode() : 0, len);
-    } catch (...) {
-    }
+  const bool log_query = zone != nullptr && zone->block->log;
+  if (query == nullptr || !(log_query || spdlog::should_log(spdlog::level::debug))) return;
+  // The `log` directive: one line per query, in the spirit of CoreDNS's common log format.
+  // It allocates, which is why it is opt-in.
+  try {
+    auto header = dns::read_header(dns::Bytes(reply_.data(), len));
+    spdlog::log(log_query ? spdlog::level::info : spdlog::level::debug,
+                "{} - {} \"{} IN {} {} {}\" rcode={} size={}",
+                format_address(reinterpret_cast<const sockaddr*>(&client.peer)), query->header.id,
+                query->question.qtype, dns::name_to_text(packet, query->question.name),
+                client.transport == Transport::kUdp ? "udp" : "tcp", packet.size(),
+                header ? header->rcode() : 0, len);
+  } catch (...) {
   }
 }
 

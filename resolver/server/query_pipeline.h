@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "cache/cache_key.h"
+#include "cache/entry.h"
 #include "dns/message.h"
 #include "server/client.h"
 #include "server/router.h"
@@ -67,16 +68,17 @@ class QueryPipeline {
   void start_or_join_flight(const cache::CacheKey& key, Zone& zone, dns::Bytes packet,
                             const dns::QueryView& query, const ClientRef& client);
   void complete(Flight* flight, int status, dns::Bytes response) noexcept;
-  void answer_waiter(const Waiter& waiter, const struct cache::Entry* entry, dns::Rcode failure,
-                     std::optional<std::uint16_t> ede) noexcept;
+  void answer_waiter(const Waiter& waiter, const Zone& zone, const cache::Entry* entry,
+                     dns::Rcode failure, std::optional<std::uint16_t> ede) noexcept;
   void reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
-                   std::optional<std::uint16_t> ede, const ClientRef& client) noexcept;
+                   std::optional<std::uint16_t> ede, const ClientRef& client,
+                   const Zone* zone = nullptr) noexcept;
   // Patches the rendered answer in reply_ for this client and sends it.
   void finish_and_send(std::size_t len, std::size_t question_end, dns::Bytes packet,
                        const dns::QueryView& query, const ClientRef& client,
-                       std::optional<std::uint16_t> ede) noexcept;
+                       std::optional<std::uint16_t> ede, const Zone* zone) noexcept;
   void send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
-            dns::Bytes packet) noexcept;
+            dns::Bytes packet, const Zone* zone) noexcept;
 
   const Clock& clock_;
   PipelineOptions options_;

@@ -1,0 +1,232 @@
+// LMDB handles and error mapping.
+#include "cache/lmdb_env.h"
+
+#include <cerrno>
+
+namespace holdfast::cache {
+namespace {
+
+MDB_val to_val(std::string_view s) noexcept {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view from_val(const MDB_val& v) noexcept {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+}  // namespace
+
+LmdbError map_lmdb_error(int rc) noexcept {
+  switch (rc) {
+    case MDB_SUCCESS: return {LmdbStatus::kOk, rc};
+    case MDB_NOTFOUND: return {LmdbStatus::kNotFound, rc};
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL: return {LmdbStatus::kMapFull, rc};
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_BAD_TXN:
+    case MDB_BAD_VALSIZE:
+    case MDB_INCOMPATIBLE: return {LmdbStatus::kCorrupt, rc};
+    case EACCES:
+    case EROFS:
+    case EPERM: return {LmdbStatus::kReadOnly, rc};
+    case ENOSPC:
+    case EDQUOT: return {LmdbStatus::kNoSpace, rc};
+    default: return {LmdbStatus::kOtherError, rc};
+  }
+}
+
+std::string LmdbError::what() const { return mdb_strerror(code); }
+
+LmdbEnv::~LmdbEnv() { close(); }
+
+LmdbError LmdbEnv::open(const std::string& dir, std::size_t map_bytes) noexcept {
+  close();
+  int rc = mdb_env_create(&env_);
+  if (rc == 0) rc = mdb_env_set_maxdbs(env_, 4);
+  if (rc == 0) rc = mdb_env_set_mapsize(env_, map_bytes);
+  if (rc == 0) rc = mdb_env_set_maxreaders(env_, 512);
+  // NOSYNC: commits reach the OS at once (a kill -9 loses nothing committed); the disk is synced
+  // by the writer every `sync` interval. NOTLS: read transactions may move between threads.
+  if (rc == 0) rc = mdb_env_open(env_, dir.c_str(), MDB_NOSYNC | MDB_NOTLS, 0640);
+  if (rc != 0) {
+    close();
+    return map_lmdb_error(rc);
+  }
+  int dead = 0;
+  mdb_reader_check(env_, &dead);  // readers left by a crashed predecessor
+  MDB_txn* txn = nullptr;
+  rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == 0) rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta_);
+  if (rc == 0) rc = mdb_dbi_open(txn, "answers", MDB_CREATE, &answers_);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+  } else if (txn != nullptr) {
+    mdb_txn_abort(txn);
+  }
+  if (rc != 0) {
+    close();
+    return map_lmdb_error(rc);
+  }
+  return {};
+}
+
+void LmdbEnv::close() noexcept {
+  if (env_ != nullptr) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+  }
+}
+
+std::size_t LmdbEnv::used_bytes() const noexcept {
+  if (env_ == nullptr) return 0;
+  MDB_txn* txn = nullptr;
+  if (mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != 0) return 0;
+  std::size_t pages = 0;
+  std::size_t page_size = 4096;
+  for (MDB_dbi dbi : {MDB_dbi{0}, meta_, answers_}) {  // 0 = the free-page database
+    MDB_stat stat{};
+    if (mdb_stat(txn, dbi, &stat) == 0) {
+      pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+      page_size = stat.ms_psize;
+    }
+  }
+  mdb_txn_abort(txn);
+  return pages * page_size;
+}
+
+std::size_t LmdbEnv::map_bytes() const noexcept {
+  if (env_ == nullptr) return 0;
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  return info.me_mapsize;
+}
+
+std::size_t LmdbEnv::entry_count() const noexcept {
+  if (env_ == nullptr) return 0;
+  MDB_txn* txn = nullptr;
+  if (mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != 0) return 0;
+  MDB_stat stat{};
+  const std::size_t count = mdb_stat(txn, answers_, &stat) == 0 ? stat.ms_entries : 0;
+  mdb_txn_abort(txn);
+  return count;
+}
+
+LmdbError LmdbEnv::sync() noexcept {
+  if (env_ == nullptr) return {};
+  return map_lmdb_error(mdb_env_sync(env_, 1));
+}
+
+LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept : env_(env) {
+  if (env.env() == nullptr) {
+    error_ = {LmdbStatus::kOtherError, EINVAL};
+    return;
+  }
+  const int rc =
+      mdb_txn_begin(env.env(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0u, &txn_);
+  if (rc != 0) {
+    txn_ = nullptr;
+    error_ = map_lmdb_error(rc);
+  }
+}
+
+LmdbTxn::~LmdbTxn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+LmdbError LmdbTxn::get(MDB_dbi dbi, std::string_view key, std::string_view& value) noexcept {
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == 0) value = from_val(v);
+  return map_lmdb_error(rc);
+}
+
+LmdbError LmdbTxn::put(MDB_dbi dbi, std::string_view key, std::string_view value) noexcept {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  return map_lmdb_error(mdb_put(txn_, dbi, &k, &v, 0));
+}
+
+LmdbError LmdbTxn::del(MDB_dbi dbi, std::string_view key) noexcept {
+  MDB_val k = to_val(key);
+  const int rc = mdb_del(txn_, dbi, &k, nullptr);
+  return map_lmdb_error(rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+LmdbError LmdbTxn::commit() noexcept {
+  const int rc = mdb_txn_commit(txn_);
+  txn_ = nullptr;  // committed or not, the handle is gone
+  return map_lmdb_error(rc);
+}
+
+LmdbError LmdbTxn::for_each(
+    MDB_dbi dbi, const std::function<bool(std::string_view, std::string_view)>& visit) noexcept {
+  MDB_cursor* cursor = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi, &cursor);
+  if (rc != 0) return map_lmdb_error(rc);
+  MDB_val k{};
+  MDB_val v{};
+  rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    if (!visit(from_val(k), from_val(v))) break;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  return map_lmdb_error(rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept { return map_lmdb_error(mdb_drop(txn_, dbi, 0)); }
+
+LmdbError delete_matching(const LmdbEnv& env, MDB_dbi dbi,
+                          const std::function<bool(std::string_view, std::string_view)>& doomed,
+                          std::size_t per_txn, std::uint64_t& deleted) noexcept {
+  std::string resume;  // first key not yet examined, between transactions
+  bool started = false;
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env.env(), nullptr, 0, &txn);
+    if (rc != 0) return map_lmdb_error(rc);
+    MDB_cursor* cursor = nullptr;
+    rc = mdb_cursor_open(txn, dbi, &cursor);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return map_lmdb_error(rc);
+    }
+    MDB_val k = to_val(resume);
+    MDB_val v{};
+    rc = mdb_cursor_get(cursor, &k, &v, started ? MDB_SET_RANGE : MDB_FIRST);
+    started = true;
+    std::size_t in_txn = 0;
+    bool more = false;
+    while (rc == 0) {
+      if (in_txn >= per_txn) {
+        resume.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+        more = true;
+        break;
+      }
+      if (doomed(from_val(k), from_val(v))) {
+        rc = mdb_cursor_del(cursor, 0);
+        if (rc != 0) break;
+        ++in_txn;
+        // After a delete the cursor already points at the next record.
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT);
+        if (rc == EINVAL) rc = MDB_NOTFOUND;
+        continue;
+      }
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      mdb_txn_abort(txn);
+      return map_lmdb_error(rc);
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) return map_lmdb_error(rc);
+    deleted += in_txn;
+    if (!more) return {};
+  }
+}
+
+}  // namespace holdfast::cache

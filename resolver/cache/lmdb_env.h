@@ -1,0 +1,102 @@
+// The only file that speaks LMDB: an environment with two named databases, transactions that
+// abort unless committed, and every MDB_* error mapped to a LmdbStatus in one place.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace holdfast::cache {
+
+enum class LmdbStatus : std::uint8_t {
+  kOk,
+  kNotFound,
+  kMapFull,      // MDB_MAP_FULL / MDB_TXN_FULL: evict, then retry
+  kCorrupt,      // MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, ...
+  kReadOnly,     // EACCES, EROFS, EPERM: degrade to memory-only
+  kNoSpace,      // ENOSPC, EDQUOT: degrade to memory-only
+  kOtherError,
+};
+
+struct LmdbError {
+  LmdbStatus status = LmdbStatus::kOk;
+  int code = 0;
+  std::string what() const;
+};
+
+LmdbError map_lmdb_error(int rc) noexcept;
+
+class LmdbTxn;
+
+// One MDB_env per directory per process. Thread-safe as LMDB is (MDB_NOTLS: read transactions
+// are not tied to threads).
+class LmdbEnv {
+ public:
+  LmdbEnv() = default;
+  ~LmdbEnv();
+  LmdbEnv(const LmdbEnv&) = delete;
+  LmdbEnv& operator=(const LmdbEnv&) = delete;
+
+  // Opens (creating) the environment in `dir` with a map of `map_bytes`, clears stale reader
+  // slots left by crashed processes, and opens the "meta" and "answers" databases.
+  LmdbError open(const std::string& dir, std::size_t map_bytes) noexcept;
+  void close() noexcept;
+  bool is_open() const noexcept { return env_ != nullptr; }
+
+  // Bytes used by the databases' pages, and the map size: the fill ratio eviction watches.
+  std::size_t used_bytes() const noexcept;
+  std::size_t map_bytes() const noexcept;
+  std::size_t entry_count() const noexcept;
+  LmdbError sync() noexcept;
+
+  MDB_env* env() const noexcept { return env_; }
+  MDB_dbi meta() const noexcept { return meta_; }
+  MDB_dbi answers() const noexcept { return answers_; }
+
+ private:
+  MDB_env* env_ = nullptr;
+  MDB_dbi meta_ = 0;
+  MDB_dbi answers_ = 0;
+};
+
+// A transaction; aborted in the destructor unless committed.
+class LmdbTxn {
+ public:
+  enum class Mode { kRead, kWrite };
+  LmdbTxn(const LmdbEnv& env, Mode mode) noexcept;
+  ~LmdbTxn();
+  LmdbTxn(const LmdbTxn&) = delete;
+  LmdbTxn& operator=(const LmdbTxn&) = delete;
+
+  const LmdbError& error() const noexcept { return error_; }
+  bool ok() const noexcept { return txn_ != nullptr; }
+
+  // The view is valid only until the transaction ends: copy out first.
+  LmdbError get(MDB_dbi dbi, std::string_view key, std::string_view& value) noexcept;
+  LmdbError put(MDB_dbi dbi, std::string_view key, std::string_view value) noexcept;
+  LmdbError del(MDB_dbi dbi, std::string_view key) noexcept;
+  LmdbError commit() noexcept;
+  // Calls visit(key, value) for every record in order; stops when visit returns false.
+  LmdbError for_each(MDB_dbi dbi,
+                     const std::function<bool(std::string_view, std::string_view)>& visit) noexcept;
+  // Empties the database (the last resort when even deletes cannot find a free page).
+  LmdbError drop_all(MDB_dbi dbi) noexcept;
+
+ private:
+  const LmdbEnv& env_;
+  MDB_txn* txn_ = nullptr;
+  LmdbError error_;
+};
+
+// Deletes every record for which `doomed(key, value)` is true, committing every `per_txn`
+// deletions so no transaction grows past LMDB's dirty-page limit. `deleted` counts them.
+LmdbError delete_matching(const LmdbEnv& env, MDB_dbi dbi,
+                          const std::function<bool(std::string_view, std::string_view)>& doomed,
+                          std::size_t per_txn, std::uint64_t& deleted) noexcept;
+
+}  // namespace holdfast::cache

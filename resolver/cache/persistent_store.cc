@@ -1,0 +1,355 @@
+// The LMDB answer store: open and recovery, reads, the batched writer thread, eviction.
+#include "cache/persistent_store.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "cache/entry_codec.h"
+
+namespace holdfast::cache {
+namespace {
+
+constexpr std::string_view kFormatKey = "format";
+constexpr std::size_t kDeletesPerTxn = 5000;
+
+std::string format_value() { return std::to_string(kEntryFormatVersion); }
+
+// Opens the store in a child process and reads every record, so that a file damaged badly
+// enough to crash LMDB crashes the child, not the daemon. True when the store is sound (or absent).
+bool store_is_sound(const std::string& dir, std::size_t map_bytes) {
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "data.mdb")) return true;
+  const pid_t child = fork();
+  if (child < 0) return true;  // cannot check: trust it, reads validate every value anyway
+  if (child == 0) {
+    LmdbEnv env;
+    LmdbError err = env.open(dir, map_bytes);
+    if (err.status != LmdbStatus::kOk) _exit(err.status == LmdbStatus::kCorrupt ? 3 : 0);
+    LmdbTxn txn(env, LmdbTxn::Mode::kRead);
+    if (!txn.ok()) _exit(3);
+    bool values_ok = true;
+    err = txn.for_each(env.answers(), [&](std::string_view, std::string_view value) {
+      values_ok = peek_entry_times(value).has_value();
+      return values_ok;
+    });
+    _exit(err.status == LmdbStatus::kOk && values_ok ? 0 : 3);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+PersistentStore::PersistentStore(const StoreOptions& options, const Clock& clock)
+    : options_(options), clock_(clock) {}
+
+std::unique_ptr<PersistentStore> PersistentStore::open(const StoreOptions& options,
+                                                       const Clock& clock) {
+  std::unique_ptr<PersistentStore> store(new PersistentStore(options, clock));
+  store->open_or_recover();
+  if (store->state() == StoreState::kOpen) {
+    store->writer_ = std::thread([raw = store.get()] { raw->writer_loop(); });
+  }
+  return store;
+}
+
+PersistentStore::~PersistentStore() { close(); }
+
+void PersistentStore::degrade(const std::string& why) {
+  spdlog::error("persist {}: {}; continuing memory-only", options_.dir, why);
+  state_ = StoreState::kMemoryOnly;
+}
+
+void PersistentStore::move_aside(const std::string& why) {
+  env_.close();
+  const auto aside = std::filesystem::path(options_.dir) /
+                     ("corrupt-" + std::to_string(clock_.wall_seconds()));
+  std::error_code ec;
+  std::filesystem::create_directories(aside, ec);
+  for (const char* file : {"data.mdb", "lock.mdb"}) {
+    const auto from = std::filesystem::path(options_.dir) / file;
+    if (std::filesystem::exists(from, ec)) std::filesystem::rename(from, aside / file, ec);
+  }
+  counters_.moved_aside.fetch_add(1);
+  spdlog::error("persist {}: {}; moved it aside to {} and starting with an empty store",
+                options_.dir, why, aside.string());
+}
+
+bool PersistentStore::check_format() {
+  std::string_view value;
+  {
+    LmdbTxn read(env_, LmdbTxn::Mode::kRead);
+    if (!read.ok()) return false;
+    LmdbError err = read.get(env_.meta(), kFormatKey, value);
+    if (err.status == LmdbStatus::kOk) return value == format_value();
+    if (err.status != LmdbStatus::kNotFound) return false;
+  }
+  // No version yet: a new store (or one with answers of unknown origin, which is not trusted).
+  if (env_.entry_count() > 0) return false;
+  LmdbTxn write(env_, LmdbTxn::Mode::kWrite);
+  if (!write.ok()) {
+    degrade("cannot write: " + write.error().what());
+    return true;
+  }
+  if (auto err = write.put(env_.meta(), kFormatKey, format_value()); err.status != LmdbStatus::kOk) {
+    degrade("cannot write: " + err.what());
+    return true;
+  }
+  if (auto err = write.commit(); err.status != LmdbStatus::kOk) {
+    degrade("cannot write: " + err.what());
+  }
+  return true;
+}
+
+void PersistentStore::open_or_recover() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) {
+    degrade("cannot create the directory: " + ec.message());
+    return;
+  }
+  if (!store_is_sound(options_.dir, options_.size_bytes)) move_aside("the store is damaged");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    LmdbError err = env_.open(options_.dir, options_.size_bytes);
+    if (err.status == LmdbStatus::kCorrupt) {
+      move_aside("cannot open the store (" + err.what() + ")");
+      continue;
+    }
+    if (err.status != LmdbStatus::kOk) {
+      degrade("cannot open the store (" + err.what() + ")");
+      return;
+    }
+    state_ = StoreState::kOpen;
+    if (!check_format()) {
+      state_ = StoreState::kClosed;
+      move_aside("the store has another format version (want " + format_value() + ")");
+      continue;
+    }
+    if (state_ == StoreState::kOpen) {
+      spdlog::info("persist {}: {} entries, {} KiB of {} KiB used", options_.dir,
+                   env_.entry_count(), env_.used_bytes() / 1024, env_.map_bytes() / 1024);
+    }
+    return;
+  }
+  degrade("cannot recover the store");
+}
+
+std::optional<Entry> PersistentStore::get(std::string_view key) {
+  if (state_.load() != StoreState::kOpen) return std::nullopt;
+  counters_.reads.fetch_add(1, std::memory_order_relaxed);
+  std::optional<DecodedEntry> decoded;
+  bool invalid = false;
+  {
+    LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
+    if (!txn.ok()) return std::nullopt;
+    std::string_view value;
+    if (txn.get(env_.answers(), key, value).status != LmdbStatus::kOk) return std::nullopt;
+    decoded = decode_entry(value);  // copies out before the transaction ends
+    invalid = !decoded;
+  }
+  if (invalid) {
+    counters_.invalid_deleted.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    queue_.push_back(Write{std::string(key), std::string()});
+    ++enqueued_seq_;
+    return std::nullopt;
+  }
+  counters_.read_hits.fetch_add(1, std::memory_order_relaxed);
+  return std::move(decoded->entry);
+}
+
+void PersistentStore::put(std::string_view key, const Entry& entry) {
+  if (state_.load() != StoreState::kOpen || entry.kind == EntryKind::kUncacheable) return;
+  std::string value = encode_entry(entry, clock_.wall_seconds());
+  std::lock_guard lock(mutex_);
+  if (queue_.size() >= options_.queue_capacity) {
+    counters_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  queue_.push_back(Write{std::string(key), std::move(value)});
+  ++enqueued_seq_;
+  counters_.queued.fetch_add(1, std::memory_order_relaxed);
+  if (queue_.size() >= options_.batch_max) wake_.notify_one();
+}
+
+void PersistentStore::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = enqueued_seq_;
+  flush_requested_ = true;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] {
+    return committed_seq_ >= target || state_.load() != StoreState::kOpen || !writer_.joinable();
+  });
+}
+
+void PersistentStore::close() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable()) writer_.join();
+  env_.sync();
+  env_.close();
+  if (state_.load() == StoreState::kOpen) state_ = StoreState::kClosed;
+}
+
+void PersistentStore::writer_loop() {
+  std::int64_t last_sync_ms = clock_.monotonic_ms();
+  for (;;) {
+    std::deque<Write> batch;
+    bool stop = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, options_.flush_interval, [&] {
+        return stopping_ || queue_.size() >= options_.batch_max || flush_requested_;
+      });
+      flush_requested_ = false;
+      const std::size_t take = std::min(queue_.size(), options_.batch_max);
+      batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+      stop = stopping_ && queue_.empty();
+    }
+    if (!batch.empty() && state_.load() == StoreState::kOpen) {
+      std::vector<Write> writes(std::make_move_iterator(batch.begin()),
+                                std::make_move_iterator(batch.end()));
+      commit_batch(writes);
+      evict_if_needed(false, options_.evict_low_water);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      committed_seq_ += batch.size();
+    }
+    flushed_.notify_all();
+    const std::int64_t now_ms = clock_.monotonic_ms();
+    if (now_ms - last_sync_ms >= options_.sync_interval.count()) {
+      env_.sync();
+      last_sync_ms = now_ms;
+    }
+    if (stop) break;
+  }
+  std::lock_guard lock(mutex_);
+  committed_seq_ = enqueued_seq_;
+  flushed_.notify_all();
+}
+
+bool PersistentStore::commit_batch(std::span<const Write> batch) {
+  auto write_all = [&]() -> LmdbError {
+    LmdbTxn txn(env_, LmdbTxn::Mode::kWrite);  // aborted on return unless committed
+    if (!txn.ok()) return txn.error();
+    for (const Write& write : batch) {
+      LmdbError err = write.value.empty() ? txn.del(env_.answers(), write.key)
+                                          : txn.put(env_.answers(), write.key, write.value);
+      if (err.status != LmdbStatus::kOk) return err;
+    }
+    return txn.commit();
+  };
+  // On a full map: evict to the low-water mark, then to half of it, then commit the batch in
+  // halves (a batch can be larger than what a small map has free).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const LmdbError err = write_all();
+    if (err.status == LmdbStatus::kOk) {
+      counters_.written.fetch_add(batch.size(), std::memory_order_relaxed);
+      counters_.batches.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (err.status == LmdbStatus::kMapFull) {
+      // The write transaction is gone (it held LMDB's writer lock): evict, then retry.
+      counters_.map_full.fetch_add(1, std::memory_order_relaxed);
+      if (attempt < 2) {
+        evict_if_needed(true, options_.evict_low_water / (attempt + 1));
+        continue;
+      }
+      if (batch.size() > 1) {
+        const std::size_t half = batch.size() / 2;
+        const bool first = commit_batch(batch.first(half));
+        return commit_batch(batch.subspan(half)) && first;
+      }
+    }
+    counters_.write_errors.fetch_add(1, std::memory_order_relaxed);
+    if (err.status == LmdbStatus::kReadOnly || err.status == LmdbStatus::kNoSpace) {
+      degrade("write failed (" + err.what() + ")");
+    } else {
+      spdlog::warn("persist {}: dropped a batch of {} entries ({})", options_.dir, batch.size(),
+                   err.what());
+    }
+    return false;
+  }
+  return false;
+}
+
+void PersistentStore::evict_if_needed(bool force, double low_water) {
+  const std::size_t map = env_.map_bytes();
+  const std::size_t used = env_.used_bytes();
+  if (map == 0 || (!force && static_cast<double>(used) < options_.evict_high_water * map)) return;
+  const std::int64_t now = clock_.wall_seconds();
+  const std::int64_t max_stale = options_.max_stale_seconds;
+
+  // First what nobody may be served any more: past expiry + max stale, or unreadable.
+  std::uint64_t expired = 0;
+  LmdbError err = delete_matching(
+      env_, env_.answers(),
+      [&](std::string_view, std::string_view value) {
+        auto times = peek_entry_times(value);
+        return !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
+      },
+      kDeletesPerTxn, expired);
+  counters_.evicted_expired.fetch_add(expired, std::memory_order_relaxed);
+
+  // Then the least recently used, down to the low-water mark.
+  const double target = low_water * static_cast<double>(map);
+  const std::size_t used_now = env_.used_bytes();
+  if (err.status == LmdbStatus::kOk && static_cast<double>(used_now) > target) {
+    std::vector<std::int64_t> last_used;
+    {
+      LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
+      txn.for_each(env_.answers(), [&](std::string_view, std::string_view value) {
+        if (auto times = peek_entry_times(value)) last_used.push_back(times->last_used_seconds);
+        return true;
+      });
+    }
+    if (!last_used.empty()) {
+      const double keep = target / static_cast<double>(used_now);
+      std::size_t drop = last_used.size() -
+                         static_cast<std::size_t>(keep * static_cast<double>(last_used.size()));
+      drop = std::clamp<std::size_t>(drop, 1, last_used.size());
+      std::nth_element(last_used.begin(), last_used.begin() + static_cast<std::ptrdiff_t>(drop - 1),
+                       last_used.end());
+      const std::int64_t cutoff = last_used[drop - 1];
+      std::uint64_t lru = 0;
+      std::uint64_t budget = drop;
+      err = delete_matching(
+          env_, env_.answers(),
+          [&](std::string_view, std::string_view value) {
+            if (budget == 0) return false;
+            auto times = peek_entry_times(value);
+            if (times && times->last_used_seconds > cutoff) return false;
+            --budget;
+            return true;
+          },
+          kDeletesPerTxn, lru);
+      counters_.evicted_lru.fetch_add(lru, std::memory_order_relaxed);
+    }
+  }
+  if (err.status == LmdbStatus::kMapFull) {
+    // Even deletes found no free page: empty the store rather than stop serving.
+    LmdbTxn txn(env_, LmdbTxn::Mode::kWrite);
+    if (txn.ok() && txn.drop_all(env_.answers()).status == LmdbStatus::kOk &&
+        txn.commit().status == LmdbStatus::kOk) {
+      spdlog::error("persist {}: store full and eviction impossible; emptied it", options_.dir);
+      return;
+    }
+    degrade("store full and cannot be emptied");
+  } else if (err.status != LmdbStatus::kOk) {
+    spdlog::warn("persist {}: eviction stopped early ({})", options_.dir, err.what());
+  }
+}
+
+}  // namespace holdfast::cache

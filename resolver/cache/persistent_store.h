@@ -1,0 +1,121 @@
+// The LMDB-backed answer store: warm after restart, written off the hot path by one writer
+// thread in batches, bounded in size by eviction, and never a reason for the daemon to stop
+// answering (corrupt → moved aside and recreated; unwritable → memory-only).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "base/clock.h"
+#include "cache/entry.h"
+#include "cache/lmdb_env.h"
+
+namespace holdfast::cache {
+
+struct StoreOptions {
+  std::string dir;
+  std::size_t size_bytes = std::size_t{1} << 30;
+  std::chrono::milliseconds flush_interval{100};
+  std::chrono::milliseconds sync_interval{1000};
+  std::size_t batch_max = 1000;
+  std::size_t queue_capacity = 50'000;
+  std::uint32_t max_stale_seconds = 72 * 3600;  // past expiry + this, an entry is garbage
+  double evict_high_water = 0.80;
+  double evict_low_water = 0.70;
+};
+
+enum class StoreState : std::uint8_t {
+  kOpen,
+  kMemoryOnly,  // could not open or write: the daemon runs without persistence
+  kClosed,
+};
+
+struct StoreCounters {
+  std::atomic<std::uint64_t> reads{0};
+  std::atomic<std::uint64_t> read_hits{0};
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<std::uint64_t> dropped_queue_full{0};
+  std::atomic<std::uint64_t> written{0};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> evicted_expired{0};
+  std::atomic<std::uint64_t> evicted_lru{0};
+  std::atomic<std::uint64_t> invalid_deleted{0};
+  std::atomic<std::uint64_t> map_full{0};
+  std::atomic<std::uint64_t> write_errors{0};
+  std::atomic<std::uint64_t> moved_aside{0};
+};
+
+class PersistentStore {
+ public:
+  // Opens or creates the store, recovering from what it can; never fails: check state().
+  // Start-up only (it may fork a child to verify the file). `clock` must outlive the store.
+  static std::unique_ptr<PersistentStore> open(const StoreOptions& options, const Clock& clock);
+  ~PersistentStore();
+  PersistentStore(const PersistentStore&) = delete;
+  PersistentStore& operator=(const PersistentStore&) = delete;
+
+  // Any thread. The stored entry for `key`, validated; a value that fails validation is deleted
+  // (counted) and reported as a miss.
+  std::optional<Entry> get(std::string_view key);
+
+  // Any thread, never blocks on disk: queues the entry for the writer; dropped (counted) when the
+  // queue is full.
+  void put(std::string_view key, const Entry& entry);
+
+  // Writes everything queued, syncs, stops the writer. Idempotent.
+  void close();
+
+  // Blocks until everything queued before the call is committed (tests, shutdown).
+  void flush();
+
+  StoreState state() const noexcept { return state_.load(); }
+  const StoreCounters& counters() const noexcept { return counters_; }
+  std::size_t entry_count() const noexcept { return env_.entry_count(); }
+  std::size_t used_bytes() const noexcept { return env_.used_bytes(); }
+  const StoreOptions& options() const noexcept { return options_; }
+
+ private:
+  struct Write {
+    std::string key;
+    std::string value;  // empty = delete
+  };
+
+  PersistentStore(const StoreOptions& options, const Clock& clock);
+  void open_or_recover();
+  bool verify_in_child();
+  void move_aside(const std::string& why);
+  bool check_format();
+  void writer_loop();
+  bool commit_batch(std::span<const Write> batch);
+  // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.
+  void evict_if_needed(bool force, double low_water);
+  void degrade(const std::string& why);
+
+  StoreOptions options_;
+  const Clock& clock_;
+  LmdbEnv env_;
+  std::atomic<StoreState> state_{StoreState::kClosed};
+  StoreCounters counters_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::deque<Write> queue_;
+  std::uint64_t enqueued_seq_ = 0;
+  std::uint64_t committed_seq_ = 0;
+  bool stopping_ = false;
+  bool flush_requested_ = false;
+  std::thread writer_;
+};
+
+}  // namespace holdfast::cache

@@ -1,0 +1,38 @@
+// Internal: the setup functions that turn one parsed directive into typed ServerBlock fields, and
+// the context they share. One function per directive; forward and cache have files of their own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/parser.h"
+
+namespace holdfast::config {
+
+// What a resolv.conf forward target without nameservers becomes.
+enum class EmptyResolvConf {
+  kError,            // a Corefile that names it: the operator must fix it
+  kUseGlibcDefault,  // the embedded default: 127.0.0.1:53, as glibc does, with a warning
+};
+
+struct BuildContext {
+  const ParseOptions& options;
+  EmptyResolvConf empty_resolv_conf = EmptyResolvConf::kError;
+  std::vector<std::string>& warnings;
+};
+
+using DirectiveSetup = void (*)(const DirectiveNode& node, ServerBlock& block,
+                                BuildContext& context);
+
+void setup_bind(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_forward(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_cache(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_log(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_errors(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_reload(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_loop(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_health(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+
+}  // namespace holdfast::config

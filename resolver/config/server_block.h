@@ -1,0 +1,18 @@
+// Internal: parsed blocks → typed ServerBlocks. Owns block keys (zones, port, duplicates) and the
+// table of known directives.
+#pragma once
+
+#include <vector>
+
+#include "config/config.h"
+#include "config/directives.h"
+#include "config/parser.h"
+
+namespace holdfast::config {
+
+// Throws ConfigError for a bad key, mixed ports in one block, a zone+port given twice, an unknown
+// directive, a directive given twice where CoreDNS allows it once, or any directive's own error.
+std::vector<ServerBlock> build_server_blocks(const std::vector<BlockNode>& nodes,
+                                             BuildContext& context);
+
+}  // namespace holdfast::config

@@ -1,0 +1,141 @@
+// The human-readable effective configuration printed by --check-config.
+#include <sstream>
+
+#include "config/address.h"
+#include "config/config.h"
+#include "config/config_error.h"
+#include "config/duration.h"
+
+namespace holdfast::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+std::string seconds(std::uint32_t value) {
+  return format_duration(milliseconds(value * 1000LL));
+}
+
+const char* policy_name(ForwardPolicy policy) {
+  switch (policy) {
+    case ForwardPolicy::kRandom:
+      return "random";
+    case ForwardPolicy::kRoundRobin:
+      return "round_robin";
+    case ForwardPolicy::kSequential:
+      return "sequential";
+  }
+  return "random";
+}
+
+void write_forward(std::ostream& out, const std::optional<ForwardConfig>& forward) {
+  if (!forward) {
+    out << "  forward: none (queries are not forwarded)\n";
+    return;
+  }
+  std::vector<std::string> targets;
+  for (const Endpoint& endpoint : forward->to) targets.push_back(format_endpoint(endpoint));
+  out << "  forward: " << forward->from << " to " << join(targets, " ") << "\n";
+  std::vector<std::string> options;
+  if (!forward->except.empty()) options.push_back("except " + join(forward->except, " "));
+  if (forward->force_tcp) options.emplace_back("force_tcp");
+  if (forward->prefer_udp) options.emplace_back("prefer_udp");
+  options.push_back(std::string("policy ") + policy_name(forward->policy));
+  options.push_back("max_fails " + std::to_string(forward->max_fails));
+  options.push_back("expire " + format_duration(forward->expire));
+  options.push_back("health_check " + format_duration(forward->health_check));
+  options.push_back("max_concurrent " + (forward->max_concurrent
+                                             ? std::to_string(*forward->max_concurrent)
+                                             : std::string("unlimited")));
+  out << "  forward options: " << join(options, ", ") << "\n";
+}
+
+std::string bucket(const char* name, std::uint32_t capacity, std::uint32_t min_ttl,
+                   std::uint32_t max_ttl, bool disabled, const std::vector<std::string>& zones) {
+  std::string text = std::string(name) + " capacity " + std::to_string(capacity) + ", TTL " +
+                     seconds(min_ttl) + ".." + seconds(max_ttl);
+  if (disabled) text += zones.empty() ? " (disabled)" : " (disabled in " + join(zones, " ") + ")";
+  return text;
+}
+
+void write_cache(std::ostream& out, const CacheConfig& cache) {
+  if (!cache.enabled) {
+    out << "  cache: off\n";
+    return;
+  }
+  out << "  cache: "
+      << bucket("success", cache.success_capacity, cache.success_min_ttl, cache.success_max_ttl,
+                cache.disable_success, cache.disable_success_zones)
+      << "; "
+      << bucket("denial", cache.denial_capacity, cache.denial_min_ttl, cache.denial_max_ttl,
+                cache.disable_denial, cache.disable_denial_zones)
+      << "; servfail " << seconds(cache.servfail_ttl) << "\n";
+  out << "  cache zones: "
+      << (cache.zones.empty() ? std::string("the block's zones") : join(cache.zones, " "))
+      << (cache.keepttl ? ", keepttl" : "") << "\n";
+}
+
+// The values of a directive that is accepted but not active yet, under its line.
+std::string inactive_detail(const InactiveDirective& directive, const ServerBlock& block) {
+  const CacheConfig& cache = block.cache;
+  if (directive.name == "health") {
+    return "address " + block.health.value_or("") + ", lameduck " +
+           format_duration(block.health_lameduck);
+  }
+  if (directive.name == "prometheus") return "address " + block.prometheus.value_or("");
+  if (directive.name == "reload" && block.reload) {
+    return "interval " + format_duration(block.reload->interval) + ", jitter " +
+           format_duration(block.reload->jitter);
+  }
+  if (directive.name == "cache prefetch") {
+    return "amount " + std::to_string(cache.prefetch.amount) + ", duration " +
+           format_duration(cache.prefetch.duration) + ", percentage " +
+           std::to_string(cache.prefetch.percent) + "%";
+  }
+  if (directive.name == "cache serve_stale") {
+    return "up to " + format_duration(cache.serve_stale.max_stale) + " past expiry, refresh " +
+           (cache.serve_stale.refresh_mode == StaleRefreshMode::kVerify ? "verify" : "immediate");
+  }
+  return "";
+}
+
+void write_block(std::ostream& out, const ServerBlock& block) {
+  out << "server block at " << format_location(block.where) << "\n";
+  out << "  zones: " << join(block.zones, " ") << "\n";
+  out << "  port: " << block.port << "\n";
+  out << "  bind: "
+      << (block.bind.empty() ? std::string("all addresses (0.0.0.0 and ::)")
+                             : join(block.bind, " "))
+      << "\n";
+  write_forward(out, block.forward);
+  write_cache(out, block.cache);
+  out << "  log: " << (block.log ? "on" : "off") << "\n";
+  out << "  errors: " << (block.errors ? "on" : "off") << "\n";
+  for (const InactiveDirective& directive : block.inactive) {
+    out << "  " << directive.name << ": accepted, not active yet (" << directive.where.file << ":"
+        << directive.where.line << ")\n";
+    if (std::string detail = inactive_detail(directive, block); !detail.empty()) {
+      out << "    " << detail << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string summary(const Config& config) {
+  std::ostringstream out;
+  out << "configuration: " << config.source << "\n";
+  for (const std::string& warning : config.warnings) out << "warning: " << warning << "\n";
+  for (const ServerBlock& block : config.blocks) {
+    out << "\n";
+    write_block(out, block);
+  }
+  return out.str();
+}
+
+}  // namespace holdfast::config

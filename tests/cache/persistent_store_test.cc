@@ -1,0 +1,214 @@
+#include "cache/persistent_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cache/response_fixtures.h"
+
+namespace holdfast::cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PersistentStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("holdfast-store-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    options_.dir = dir_.string();
+    options_.size_bytes = 4 << 20;
+    options_.flush_interval = std::chrono::milliseconds(10);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Entry entry(std::uint32_t ttl = 300) {
+    return *make_entry(testing::a_response(false, ttl, ttl), TtlPolicy{}, clock_.wall_seconds());
+  }
+  static std::string key(int i) { return "key-" + std::to_string(i); }
+
+  fs::path dir_;
+  StoreOptions options_;
+  ManualClock clock_{1'700'000'000};
+};
+
+TEST_F(PersistentStoreTest, PutThenGetAfterFlush) {
+  auto store = PersistentStore::open(options_, clock_);
+  ASSERT_EQ(store->state(), StoreState::kOpen);
+  store->put(key(1), entry());
+  store->flush();
+  auto got = store->get(key(1));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->wire, entry().wire);
+  EXPECT_FALSE(store->get(key(2)));
+}
+
+TEST_F(PersistentStoreTest, EntriesSurviveAReopenWithTheirStoreTime) {
+  {
+    auto store = PersistentStore::open(options_, clock_);
+    store->put(key(1), entry());
+    store->close();
+  }
+  clock_.advance_seconds(1000);
+  auto store = PersistentStore::open(options_, clock_);
+  auto got = store->get(key(1));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->stored_at_seconds, 1'700'000'000);  // a restart never makes data look fresh
+  EXPECT_EQ(store->entry_count(), 1u);
+}
+
+TEST_F(PersistentStoreTest, UncacheableEntriesAreNotWritten) {
+  auto store = PersistentStore::open(options_, clock_);
+  Entry e = entry();
+  e.kind = EntryKind::kUncacheable;
+  store->put(key(1), e);
+  store->flush();
+  EXPECT_EQ(store->entry_count(), 0u);
+}
+
+TEST_F(PersistentStoreTest, AFullQueueDropsAndCountsInsteadOfBlocking) {
+  options_.queue_capacity = 5;
+  options_.flush_interval = std::chrono::milliseconds(1000);
+  options_.batch_max = 1000;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 50; ++i) store->put(key(i), entry());
+  EXPECT_GE(store->counters().dropped_queue_full.load(), 40u);
+}
+
+TEST_F(PersistentStoreTest, FillingFarBeyondTheSizeKeepsWorkingAndUnderTheSize) {
+  options_.size_bytes = 1 << 20;  // 1 MiB: a few thousand entries
+  options_.queue_capacity = 100'000;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 20'000; ++i) {
+    store->put(key(i), entry());
+    if (i % 1000 == 0) clock_.advance_seconds(1);
+  }
+  store->flush();
+  EXPECT_EQ(store->state(), StoreState::kOpen);
+  EXPECT_GT(store->counters().evicted_lru.load() + store->counters().evicted_expired.load(), 0u);
+  EXPECT_LE(store->used_bytes(), options_.size_bytes);
+  const auto& c = store->counters();
+  EXPECT_TRUE(store->get(key(19'999)))  // the newest survive
+      << "written " << c.written << " batches " << c.batches << " map_full " << c.map_full
+      << " errors " << c.write_errors << " lru " << c.evicted_lru << " entries "
+      << store->entry_count() << " used " << store->used_bytes();
+  const auto size = fs::file_size(dir_ / "data.mdb");
+  EXPECT_LE(size, options_.size_bytes);
+}
+
+TEST_F(PersistentStoreTest, EvictionRemovesEntriesPastMaxStaleFirst) {
+  options_.size_bytes = 1 << 20;
+  options_.max_stale_seconds = 10;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 500; ++i) store->put("old-" + std::to_string(i), entry(5));
+  store->flush();
+  clock_.advance_seconds(100);
+  for (int i = 0; i < 20'000; ++i) store->put(key(i), entry());
+  store->flush();
+  EXPECT_GE(store->counters().evicted_expired.load(), 500u);
+  EXPECT_FALSE(store->get("old-1"));
+}
+
+TEST_F(PersistentStoreTest, AnotherFormatVersionIsMovedAside) {
+  fs::create_directories(dir_);
+  {
+    LmdbEnv env;
+    ASSERT_EQ(env.open(dir_.string(), options_.size_bytes).status, LmdbStatus::kOk);
+    LmdbTxn txn(env, LmdbTxn::Mode::kWrite);
+    txn.put(env.meta(), "format", "0");
+    txn.put(env.answers(), "k", "v");
+    ASSERT_EQ(txn.commit().status, LmdbStatus::kOk);
+  }
+  auto store = PersistentStore::open(options_, clock_);
+  EXPECT_EQ(store->state(), StoreState::kOpen);
+  EXPECT_EQ(store->counters().moved_aside.load(), 1u);
+  EXPECT_EQ(store->entry_count(), 0u);
+  bool found_aside = false;
+  for (const auto& item : fs::directory_iterator(dir_)) {
+    if (item.path().filename().string().rfind("corrupt-", 0) == 0) found_aside = true;
+  }
+  EXPECT_TRUE(found_aside);
+}
+
+TEST_F(PersistentStoreTest, AGarbageFileIsMovedAsideAndAFreshStoreCreated) {
+  fs::create_directories(dir_);
+  {
+    std::ofstream out(dir_ / "data.mdb", std::ios::binary);
+    for (int i = 0; i < 100'000; ++i) out.put(static_cast<char>(i * 7));
+  }
+  auto store = PersistentStore::open(options_, clock_);
+  EXPECT_EQ(store->state(), StoreState::kOpen);
+  EXPECT_EQ(store->counters().moved_aside.load(), 1u);
+  store->put(key(1), entry());
+  store->flush();
+  EXPECT_TRUE(store->get(key(1)));
+}
+
+TEST_F(PersistentStoreTest, ADamagedValueIsMovedAsideAtOpen) {
+  {
+    auto store = PersistentStore::open(options_, clock_);
+    for (int i = 0; i < 100; ++i) store->put(key(i), entry());
+    store->close();
+  }
+  // Overwrite bytes in the middle of the file wherever an answer's wire is (old page copies
+  // hold it too, so every occurrence is hit).
+  std::fstream file(dir_ / "data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  int overwritten = 0;
+  for (std::size_t at = bytes.find("example"); at != std::string::npos;
+       at = bytes.find("example", at + 1)) {
+    file.seekp(static_cast<std::streamoff>(at));
+    file.write("XXXXXXX", 7);
+    ++overwritten;
+  }
+  ASSERT_GT(overwritten, 0);
+  file.close();
+  auto store = PersistentStore::open(options_, clock_);
+  EXPECT_EQ(store->state(), StoreState::kOpen);
+  EXPECT_EQ(store->counters().moved_aside.load(), 1u);
+}
+
+TEST_F(PersistentStoreTest, AnUnwritableDirectoryDegradesToMemoryOnly) {
+  if (geteuid() == 0) {
+    // root ignores permissions; a path under a regular file cannot be created by anyone.
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "file") << "x";
+    options_.dir = (dir_ / "file" / "store").string();
+  } else {
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+    options_.dir = (dir_ / "store").string();
+  }
+  auto store = PersistentStore::open(options_, clock_);
+  EXPECT_EQ(store->state(), StoreState::kMemoryOnly);
+  store->put(key(1), entry());  // accepted and ignored
+  EXPECT_FALSE(store->get(key(1)));
+  fs::permissions(dir_, fs::perms::owner_all);
+}
+
+TEST_F(PersistentStoreTest, ASecondProcessSeesWhatTheFirstWrote) {
+  auto store = PersistentStore::open(options_, clock_);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child opens the same store on its own (LMDB multi-process) and writes one entry.
+    ManualClock clock(1'700'000'000);
+    auto other = PersistentStore::open(options_, clock);
+    other->put("from-child", *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    other->close();
+    _exit(other->state() == StoreState::kClosed ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(store->get("from-child"));
+}
+
+}  // namespace
+}  // namespace holdfast::cache

@@ -1,0 +1,68 @@
+// Tests for the --check-config summary.
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace holdfast::config {
+namespace {
+
+TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
+  const Config config = testing::parse_ok(
+      "cluster.local:53 {\n"
+      "    errors\n"
+      "    cache {\n"
+      "        success 9984 30\n"
+      "        denial 9984 5\n"
+      "        prefetch 5\n"
+      "    }\n"
+      "    reload\n"
+      "    bind 169.254.20.10\n"
+      "    forward . 10.96.0.11 [::1]:5300 {\n"
+      "        force_tcp\n"
+      "    }\n"
+      "    health 169.254.20.10:8080\n"
+      "}\n"
+      "example.org {\n"
+      "    log\n"
+      "}\n");
+  EXPECT_EQ(summary(config),
+            "configuration: Corefile\n"
+            "\n"
+            "server block at Corefile:1:1\n"
+            "  zones: cluster.local.\n"
+            "  port: 53\n"
+            "  bind: 169.254.20.10\n"
+            "  forward: . to 10.96.0.11:53 [::1]:5300\n"
+            "  forward options: force_tcp, policy random, max_fails 2, expire 10s, "
+            "health_check 500ms, max_concurrent unlimited\n"
+            "  cache: success capacity 9984, TTL 5s..30s; denial capacity 9984, TTL 5s..5s; "
+            "servfail 5s\n"
+            "  cache zones: the block's zones\n"
+            "  log: off\n"
+            "  errors: on\n"
+            "  cache prefetch: accepted, not active yet (Corefile:6)\n"
+            "    amount 5, duration 1m, percentage 10%\n"
+            "  reload: accepted, not active yet (Corefile:8)\n"
+            "    interval 30s, jitter 15s\n"
+            "  health: accepted, not active yet (Corefile:13)\n"
+            "    address 169.254.20.10:8080, lameduck 0s\n"
+            "\n"
+            "server block at Corefile:15:1\n"
+            "  zones: example.org.\n"
+            "  port: 53\n"
+            "  bind: all addresses (0.0.0.0 and ::)\n"
+            "  forward: none (queries are not forwarded)\n"
+            "  cache: off\n"
+            "  log: on\n"
+            "  errors: off\n");
+}
+
+TEST(Summary, ListsWarnings) {
+  Config config;
+  config.source = "x";
+  config.warnings = {"x:1:1: something"};
+  EXPECT_EQ(summary(config), "configuration: x\nwarning: x:1:1: something\n");
+}
+
+}  // namespace
+}  // namespace holdfast::config
