@@ -22,7 +22,9 @@ constexpr int kExitStartError = 1;
 // node-cache and CoreDNS take Go-style flags (-conf FILE). CLI11 wants long options with two
 // dashes, so single-dash spellings of our long options are rewritten first.
 std::vector<std::string> normalise_flags(int argc, char** argv) {
-  static const char* const kLong[] = {"conf", "check-config", "version", "help", "log-level"};
+  static const char* const kLong[] = {"conf",      "check-config",     "version",
+                                      "help",      "log-level",        "tcp-idle-timeout",
+                                      "tcp-max-connections"};
   std::vector<std::string> args;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -47,6 +49,16 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check_config,
                "parse and validate the configuration, print the effective settings, exit");
   app.add_flag("--version", show_version, "print the version and exit");
+  holdfast::server::ServerOptions server_options;
+  unsigned tcp_idle_ms = static_cast<unsigned>(server_options.tcp.idle_timeout.count());
+  app.add_option("--tcp-idle-timeout", tcp_idle_ms,
+                 "close TCP connections idle this long, in milliseconds (RFC 7766 §6.2.3)")
+      ->check(CLI::Range(100u, 600'000u))
+      ->capture_default_str();
+  app.add_option("--tcp-max-connections", server_options.tcp.max_connections,
+                 "TCP connections accepted per listener; more are closed at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   std::vector<std::string> args = normalise_flags(argc, argv);
@@ -83,7 +95,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t* loop = uv_default_loop();
   holdfast::SystemClock clock;
-  holdfast::server::Server server(loop, *config, clock, holdfast::server::ServerOptions{});
+  server_options.tcp.idle_timeout = std::chrono::milliseconds(tcp_idle_ms);
+  holdfast::server::Server server(loop, *config, clock, server_options);
   spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, config->source);
   if (auto ok = server.start(); !ok) {
     spdlog::error("{}", ok.error().message);
