@@ -1,5 +1,5 @@
 // Setup of `cache [TTL] [ZONES...] [{ properties }]` (CoreDNS cache plugin): capacities, TTL
-// bounds, servfail caching, and the prefetch and serve_stale settings recorded for later.
+// bounds, servfail caching, prefetch and serve-stale (RFC 8767).
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -118,34 +118,58 @@ void set_prefetch(const DirectiveNode& property, ServerBlock& block) {
     prefetch.duration = std::chrono::ceil<std::chrono::seconds>(duration);
   }
   if (args.size() == 3) prefetch.percent = expect_percentage(args[2]);
-  block.inactive.push_back({"cache prefetch", property.name.where});
 }
 
-// `serve_stale [DURATION [immediate|verify]]`.
-void set_serve_stale(const DirectiveNode& property, ServerBlock& block) {
-  expect_max_args(
-      property, 2,
-      "cache: 'serve_stale' expects at most 2 arguments ([DURATION [immediate|verify]])");
-  ServeStaleConfig& stale = block.cache.serve_stale;
-  stale.enabled = true;
-  if (!property.args.empty()) {
-    const milliseconds max_stale =
-        expect_duration(property.args[0], "cache: 'serve_stale' expects a duration such as 1h");
-    stale.max_stale = std::chrono::ceil<std::chrono::seconds>(max_stale);
+// `serve_stale off` or `serve_stale [MAX_STALE] [immediate|verify] [{ ttl DUR  client_timeout
+// DUR  recheck DUR }]`. Unset values keep Holdfast's defaults (72h, verify, 30s, 400ms, 30s).
+void set_serve_stale_property(const DirectiveNode& option, ServeStaleConfig& stale) {
+  const std::string who_option = "serve_stale: '" + option.name.text + "'";
+  expect_no_block(option, who_option);
+  const Token& arg = expect_one_arg(option, who_option);
+  const milliseconds value = expect_duration(arg, who_option + " expects a duration such as 30s");
+  if (option.name.text == "ttl") {
+    if (value < std::chrono::seconds(1)) fail_at(arg.where, who_option + " must be at least 1s");
+    stale.stale_ttl = std::chrono::ceil<std::chrono::seconds>(value);
+  } else if (option.name.text == "client_timeout") {
+    if (value < milliseconds(1)) fail_at(arg.where, who_option + " must be at least 1ms");
+    stale.client_timeout = value;
+  } else if (option.name.text == "recheck") {
+    if (value < milliseconds(100)) fail_at(arg.where, who_option + " must be at least 100ms");
+    stale.recheck = value;
+  } else {
+    fail_at(option.name.where, "serve_stale: unknown property '" + option.name.text + "'");
   }
-  if (property.args.size() == 2) {
-    const Token& mode = property.args[1];
-    std::string lower = mode.text;
+}
+
+void set_serve_stale(const DirectiveNode& property, ServerBlock& block) {
+  ServeStaleConfig& stale = block.cache.serve_stale;
+  if (property.args.size() == 1 && property.args[0].text == "off") {
+    expect_no_block(property, "cache: 'serve_stale off'");
+    stale.enabled = false;
+    return;
+  }
+  expect_max_args(property, 2,
+                  "cache: 'serve_stale' expects at most 2 arguments ([MAX_STALE] "
+                  "[immediate|verify]) or 'off'");
+  stale.enabled = true;
+  for (const Token& arg : property.args) {
+    std::string lower = arg.text;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (lower != "immediate" && lower != "verify") {
-      fail_at(mode.where, "cache: 'serve_stale' refresh mode must be immediate or verify, got '" +
-                              mode.text + "'");
+    if (lower == "immediate" || lower == "verify") {
+      stale.refresh_mode =
+          lower == "verify" ? StaleRefreshMode::kVerify : StaleRefreshMode::kImmediate;
+      continue;
     }
-    stale.refresh_mode =
-        lower == "verify" ? StaleRefreshMode::kVerify : StaleRefreshMode::kImmediate;
+    if (&arg != &property.args.front()) {
+      fail_at(arg.where, "cache: 'serve_stale' refresh mode must be immediate or verify, got '" +
+                             arg.text + "'");
+    }
+    const milliseconds max_stale =
+        expect_duration(arg, "cache: 'serve_stale' expects a duration such as 72h");
+    stale.max_stale = std::chrono::ceil<std::chrono::seconds>(max_stale);
   }
-  block.inactive.push_back({"cache serve_stale", property.name.where});
+  for (const DirectiveNode& option : property.children) set_serve_stale_property(option, stale);
 }
 
 struct Property {
@@ -166,7 +190,7 @@ void apply_property(const DirectiveNode& property, ServerBlock& block) {
   if (found == kProperties.end()) {
     fail_at(property.name.where, "cache: unknown property '" + property.name.text + "'");
   }
-  expect_no_block(property, who(property));
+  if (property.name.text != "serve_stale") expect_no_block(property, who(property));
   found->apply(property, block);
 }
 

@@ -44,11 +44,41 @@ struct ForwardConfig {
 
 enum class StaleRefreshMode { kImmediate, kVerify };
 
-// `serve_stale [DURATION] [immediate|verify]` inside `cache` (CoreDNS cache plugin).
+// `serve_stale [MAX_STALE] [immediate|verify] { ttl DUR  client_timeout DUR  recheck DUR }` or
+// `serve_stale off` inside `cache` (RFC 8767). On by default whenever `cache` is.
 struct ServeStaleConfig {
-  bool enabled = false;
-  std::chrono::seconds max_stale{3600};  // how long past expiry an answer may still be served
-  StaleRefreshMode refresh_mode = StaleRefreshMode::kImmediate;
+  bool enabled = true;
+  std::chrono::seconds max_stale{72 * 3600};  // how long past expiry an answer may be served
+  StaleRefreshMode refresh_mode = StaleRefreshMode::kVerify;
+  std::chrono::seconds stale_ttl{30};  // TTL of stale answers (RFC 8767 §4 suggests 30 s)
+  // verify: how long a client waits for the upstream before it gets the stale answer. RFC 8767
+  // §5 suggests 1.8 s; in front of glibc's 5 s timeout a node-local cache can answer sooner.
+  std::chrono::milliseconds client_timeout{400};
+  // How long an upstream that failed max_fails times in a row is left alone (with jitter) before
+  // one probe query is let through.
+  std::chrono::milliseconds recheck{30'000};
+};
+
+// `persist [DIR|off] { size SIZE  flush DUR  sync DUR }`: the LMDB store all blocks share.
+struct PersistConfig {
+  bool enabled = true;
+  std::string dir;  // resolved default: /var/lib/holdfast (root), else $XDG_STATE_HOME/holdfast
+  std::uint64_t size_bytes = std::uint64_t{1} << 30;
+  std::chrono::milliseconds flush{100};
+  std::chrono::milliseconds sync{1000};
+  SourceLocation where;  // empty file when nothing was written (the default)
+  bool operator==(const PersistConfig& other) const {
+    return enabled == other.enabled && dir == other.dir && size_bytes == other.size_bytes &&
+           flush == other.flush && sync == other.sync;
+  }
+};
+
+// `upstream_limits { max_inflight N  qps N  burst N }`: what one block's forwarder group may ask
+// of its upstreams. Past a limit a query gets its stale answer at once, or SERVFAIL (EDE 22).
+struct UpstreamLimits {
+  int max_inflight = 256;
+  int qps = 2000;
+  int burst = 500;
 };
 
 struct PrefetchConfig {
@@ -105,12 +135,15 @@ struct ServerBlock {
   std::optional<std::string> prometheus;         // address, e.g. ":9253"
   std::optional<ReloadConfig> reload;
   bool loop = false;
+  std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result
+  UpstreamLimits upstream_limits;
   std::vector<InactiveDirective> inactive;
   SourceLocation where;
 };
 
 struct Config {
   std::vector<ServerBlock> blocks;
+  PersistConfig persist;  // the one store, from the blocks' `persist` (they must agree) or defaults
   std::string source;  // file name, or "<embedded default>"
   // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
   // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).
@@ -121,6 +154,9 @@ struct ParseOptions {
   // Where resolv.conf-style forward targets are read from when the Corefile names one; tests
   // point this elsewhere. Relative `import` paths resolve against the importing file's folder.
   std::string default_resolv_conf = "/etc/resolv.conf";
+  // Where the store lives when no `persist DIR` is given; empty = /var/lib/holdfast for root,
+  // else $XDG_STATE_HOME/holdfast (fallback ~/.local/state/holdfast).
+  std::string default_persist_dir;
 };
 
 // Parses a Corefile. Errors are "FILE:LINE:COL: message" (one line, naming the directive and

@@ -6,6 +6,7 @@
 #include "config/config_error.h"
 #include "config/importer.h"
 #include "config/parser.h"
+#include "config/persist.h"
 #include "config/server_block.h"
 #include "config/text_file.h"
 
@@ -21,6 +22,7 @@ Result<Config> parse_corefile_with(std::string_view text, const std::string& fil
     if (nodes.empty()) return fail(file_name + ": no server blocks");
     BuildContext context{options, empty_resolv_conf, config.warnings};
     config.blocks = build_server_blocks(nodes, context);
+    config.persist = resolve_persist(config.blocks, options);
     return config;
   } catch (const ConfigError& error) {
     return fail(error.what());

@@ -34,5 +34,7 @@ void setup_reload(const DirectiveNode& node, ServerBlock& block, BuildContext& c
 void setup_loop(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_health(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 
 }  // namespace holdfast::config

@@ -32,6 +32,8 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"loop", setup_loop, Occurrence::kOncePerBlock},
     DirectiveSpec{"health", setup_health, Occurrence::kOncePerBlock},
     DirectiveSpec{"prometheus", setup_prometheus, Occurrence::kOncePerBlock},
+    DirectiveSpec{"persist", setup_persist, Occurrence::kOncePerBlock},
+    DirectiveSpec{"upstream_limits", setup_upstream_limits, Occurrence::kOncePerBlock},
 };
 
 constexpr std::uint16_t kDefaultPort = 53;

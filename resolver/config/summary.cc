@@ -78,6 +78,21 @@ void write_cache(std::ostream& out, const CacheConfig& cache) {
   out << "  cache zones: "
       << (cache.zones.empty() ? std::string("the block's zones") : join(cache.zones, " "))
       << (cache.keepttl ? ", keepttl" : "") << "\n";
+  const ServeStaleConfig& stale = cache.serve_stale;
+  if (stale.enabled) {
+    out << "  serve_stale: up to " << format_duration(stale.max_stale) << " past expiry, "
+        << (stale.refresh_mode == StaleRefreshMode::kVerify ? "verify" : "immediate") << ", ttl "
+        << format_duration(stale.stale_ttl) << ", client_timeout "
+        << format_duration(stale.client_timeout) << ", recheck " << format_duration(stale.recheck)
+        << "\n";
+  } else {
+    out << "  serve_stale: off\n";
+  }
+  if (cache.prefetch.enabled) {
+    out << "  prefetch: amount " << cache.prefetch.amount << " within "
+        << format_duration(cache.prefetch.duration) << ", below " << cache.prefetch.percent
+        << "% of the TTL\n";
+  }
 }
 
 // The values of a directive that is accepted but not active yet, under its line.
@@ -114,6 +129,8 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << "\n";
   write_forward(out, block.forward);
   write_cache(out, block.cache);
+  out << "  upstream_limits: max_inflight " << block.upstream_limits.max_inflight << ", qps "
+      << block.upstream_limits.qps << ", burst " << block.upstream_limits.burst << "\n";
   out << "  log: " << (block.log ? "on" : "off") << "\n";
   out << "  errors: " << (block.errors ? "on" : "off") << "\n";
   for (const InactiveDirective& directive : block.inactive) {
@@ -131,6 +148,13 @@ std::string summary(const Config& config) {
   std::ostringstream out;
   out << "configuration: " << config.source << "\n";
   for (const std::string& warning : config.warnings) out << "warning: " << warning << "\n";
+  const PersistConfig& persist = config.persist;
+  if (persist.enabled) {
+    out << "persist: " << persist.dir << ", size " << persist.size_bytes << " bytes, flush "
+        << format_duration(persist.flush) << ", sync " << format_duration(persist.sync) << "\n";
+  } else {
+    out << "persist: off (memory only)\n";
+  }
   for (const ServerBlock& block : config.blocks) {
     out << "\n";
     write_block(out, block);

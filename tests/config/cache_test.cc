@@ -34,7 +34,16 @@ TEST(Cache, HasCoreDnsDefaults) {
   EXPECT_EQ(cache.servfail_ttl, 5u);
   EXPECT_TRUE(cache.zones.empty());
   EXPECT_FALSE(cache.prefetch.enabled);
-  EXPECT_FALSE(cache.serve_stale.enabled);
+}
+
+TEST(Cache, ServesStaleByDefaultForThreeDaysWithVerify) {
+  const CacheConfig cache = parse_cache("cache");
+  EXPECT_TRUE(cache.serve_stale.enabled);
+  EXPECT_EQ(cache.serve_stale.max_stale, seconds(72 * 3600));
+  EXPECT_EQ(cache.serve_stale.refresh_mode, StaleRefreshMode::kVerify);
+  EXPECT_EQ(cache.serve_stale.stale_ttl, seconds(30));
+  EXPECT_EQ(cache.serve_stale.client_timeout, std::chrono::milliseconds(400));
+  EXPECT_EQ(cache.serve_stale.recheck, seconds(30));
 }
 
 TEST(Cache, TakesAMaximumTtlForSuccessAndDenial) {
@@ -80,30 +89,47 @@ TEST(Cache, ServfailZeroDisablesIt) {
   EXPECT_EQ(parse_cache("cache {\n  servfail 0\n}").servfail_ttl, 0u);
 }
 
-TEST(Cache, RecordsPrefetchAsInactive) {
+TEST(Cache, ParsesPrefetchAsActive) {
   const ServerBlock block = parse_block(in_block("cache {\n  prefetch 10 2m 20%\n}"));
   EXPECT_TRUE(block.cache.prefetch.enabled);
   EXPECT_EQ(block.cache.prefetch.amount, 10);
   EXPECT_EQ(block.cache.prefetch.duration, seconds(120));
   EXPECT_EQ(block.cache.prefetch.percent, 20);
-  ASSERT_EQ(block.inactive.size(), 1u);
-  EXPECT_EQ(block.inactive[0].name, "cache prefetch");
-  EXPECT_EQ(block.inactive[0].where.line, 3);
+  EXPECT_TRUE(block.inactive.empty());
 }
 
-TEST(Cache, RecordsServeStaleAsInactive) {
-  const ServerBlock block = parse_block(in_block("cache {\n  serve_stale 2h verify\n}"));
-  EXPECT_TRUE(block.cache.serve_stale.enabled);
-  EXPECT_EQ(block.cache.serve_stale.max_stale, seconds(7200));
-  EXPECT_EQ(block.cache.serve_stale.refresh_mode, StaleRefreshMode::kVerify);
-  ASSERT_EQ(block.inactive.size(), 1u);
-  EXPECT_EQ(block.inactive[0].name, "cache serve_stale");
+TEST(Cache, ParsesServeStaleWithItsBlock) {
+  const ServerBlock block = parse_block(in_block(
+      "cache {\n  serve_stale 2h immediate {\n    ttl 10s\n    client_timeout 250ms\n"
+      "    recheck 5s\n  }\n}"));
+  const ServeStaleConfig& stale = block.cache.serve_stale;
+  EXPECT_TRUE(stale.enabled);
+  EXPECT_EQ(stale.max_stale, seconds(7200));
+  EXPECT_EQ(stale.refresh_mode, StaleRefreshMode::kImmediate);
+  EXPECT_EQ(stale.stale_ttl, seconds(10));
+  EXPECT_EQ(stale.client_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(stale.recheck, seconds(5));
+  EXPECT_TRUE(block.inactive.empty());
 }
 
-TEST(Cache, ServeStaleDefaultsToOneHourImmediate) {
-  const CacheConfig cache = parse_cache("cache {\n  serve_stale\n}");
-  EXPECT_EQ(cache.serve_stale.max_stale, seconds(3600));
+TEST(Cache, ServeStaleAcceptsTheModeAlone) {
+  const CacheConfig cache = parse_cache("cache {\n  serve_stale immediate\n}");
+  EXPECT_EQ(cache.serve_stale.max_stale, seconds(72 * 3600));
   EXPECT_EQ(cache.serve_stale.refresh_mode, StaleRefreshMode::kImmediate);
+}
+
+TEST(Cache, ServeStaleOffTurnsItOff) {
+  EXPECT_FALSE(parse_cache("cache {\n  serve_stale off\n}").serve_stale.enabled);
+}
+
+TEST(Cache, RejectsAnUnknownServeStaleProperty) {
+  EXPECT_EQ(parse_error(in_block("cache {\n  serve_stale {\n    ttl 30s\n    wait 1s\n  }\n}")),
+            "Corefile:5:5: serve_stale: unknown property 'wait'");
+}
+
+TEST(Cache, RejectsAServeStaleTtlBelowOneSecond) {
+  EXPECT_EQ(parse_error(in_block("cache {\n  serve_stale {\n    ttl 0s\n  }\n}")),
+            "Corefile:4:9: serve_stale: 'ttl' must be at least 1s");
 }
 
 TEST(Cache, RejectsAZeroTtl) {
@@ -193,13 +219,13 @@ TEST(Cache, RejectsAnUnknownProperty) {
 
 TEST(Cache, RejectsAServeStaleThatIsNotADuration) {
   EXPECT_EQ(parse_error(in_block("cache {\n  serve_stale forever\n}")),
-            "Corefile:3:15: cache: 'serve_stale' expects a duration such as 1h, got 'forever'");
+            "Corefile:3:15: cache: 'serve_stale' expects a duration such as 72h, got 'forever'");
 }
 
 TEST(Cache, RejectsAServeStaleWithThreeArguments) {
   EXPECT_EQ(parse_error(in_block("cache {\n  serve_stale 1h verify now\n}")),
-            "Corefile:3:25: cache: 'serve_stale' expects at most 2 arguments ([DURATION "
-            "[immediate|verify]])");
+            "Corefile:3:25: cache: 'serve_stale' expects at most 2 arguments ([MAX_STALE] "
+            "[immediate|verify]) or 'off'");
 }
 
 TEST(Cache, RejectsANegativePrefetchAmount) {

@@ -24,9 +24,11 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
       "}\n"
       "example.org {\n"
       "    log\n"
-      "}\n");
+      "}\n",
+      ParseOptions{"/etc/resolv.conf", "/var/lib/holdfast-test"});
   EXPECT_EQ(summary(config),
             "configuration: Corefile\n"
+            "persist: /var/lib/holdfast-test, size 1073741824 bytes, flush 100ms, sync 1s\n"
             "\n"
             "server block at Corefile:1:1\n"
             "  zones: cluster.local.\n"
@@ -38,10 +40,12 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
             "  cache: success capacity 9984, TTL 5s..30s; denial capacity 9984, TTL 5s..5s; "
             "servfail 5s\n"
             "  cache zones: the block's zones\n"
+            "  serve_stale: up to 72h past expiry, verify, ttl 30s, client_timeout 400ms, "
+            "recheck 30s\n"
+            "  prefetch: amount 5 within 1m, below 10% of the TTL\n"
+            "  upstream_limits: max_inflight 256, qps 2000, burst 500\n"
             "  log: off\n"
             "  errors: on\n"
-            "  cache prefetch: accepted, not active yet (Corefile:6)\n"
-            "    amount 5, duration 1m, percentage 10%\n"
             "  reload: accepted, not active yet (Corefile:8)\n"
             "    interval 30s, jitter 15s\n"
             "  health: accepted, not active yet (Corefile:13)\n"
@@ -53,6 +57,7 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
             "  bind: all addresses (0.0.0.0 and ::)\n"
             "  forward: none (queries are not forwarded)\n"
             "  cache: off\n"
+            "  upstream_limits: max_inflight 256, qps 2000, burst 500\n"
             "  log: on\n"
             "  errors: off\n");
 }
@@ -61,7 +66,9 @@ TEST(Summary, ListsWarnings) {
   Config config;
   config.source = "x";
   config.warnings = {"x:1:1: something"};
-  EXPECT_EQ(summary(config), "configuration: x\nwarning: x:1:1: something\n");
+  config.persist.enabled = false;
+  EXPECT_EQ(summary(config),
+            "configuration: x\nwarning: x:1:1: something\npersist: off (memory only)\n");
 }
 
 }  // namespace
