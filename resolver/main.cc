@@ -24,7 +24,7 @@ constexpr int kExitStartError = 1;
 std::vector<std::string> normalise_flags(int argc, char** argv) {
   static const char* const kLong[] = {"conf",      "check-config",     "version",
                                       "help",      "log-level",        "tcp-idle-timeout",
-                                      "tcp-max-connections"};
+                                      "tcp-max-connections", "state-dir"};
   std::vector<std::string> args;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
                  "TCP connections accepted per listener; more are closed at once")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
+  holdfast::config::ParseOptions parse_options;
+  app.add_option("--state-dir", parse_options.default_persist_dir,
+                 "where the LMDB store lives when the Corefile names no `persist DIR` "
+                 "(default /var/lib/holdfast as root, else $XDG_STATE_HOME/holdfast)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   std::vector<std::string> args = normalise_flags(argc, argv);
@@ -79,8 +83,8 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  auto config = conf_path.empty() ? holdfast::config::embedded_default()
-                                  : holdfast::config::parse_corefile_file(conf_path);
+  auto config = conf_path.empty() ? holdfast::config::embedded_default(parse_options)
+                                  : holdfast::config::parse_corefile_file(conf_path, parse_options);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return kExitConfigError;

@@ -70,10 +70,27 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
   hit.question_end = entry.question_end;
   hit.rcode = entry.rcode;
   hit.kind = entry.kind;
+  if (!hit.stale) hit.prefetch_due = count_hit_for_prefetch(*node, now, hit.remaining_seconds);
   Lru& lru = entry.kind == EntryKind::kSuccess ? shard.success : shard.denial;
   lru.splice(lru.begin(), lru, node);
   hits_.fetch_add(1, std::memory_order_relaxed);
   return hit;
+}
+
+bool MemoryCache::count_hit_for_prefetch(Node& node, std::int64_t now,
+                                         std::uint32_t remaining) const noexcept {
+  if (!options_.prefetch) return false;
+  if (now - node.window_start_seconds >= options_.prefetch_window_seconds) {
+    node.window_start_seconds = now;
+    node.window_hits = 0;
+  }
+  ++node.window_hits;
+  const std::uint64_t ttl = node.entry.ttl_seconds;
+  const bool popular = node.window_hits >= options_.prefetch_amount;
+  const bool expiring = std::uint64_t{remaining} * 100 <= ttl * options_.prefetch_percent;
+  if (!popular || !expiring) return false;
+  node.window_hits = 0;  // one refresh per window; the flight table dedups the rest
+  return true;
 }
 
 void MemoryCache::insert(const CacheKey& key, Entry entry) {
@@ -103,7 +120,7 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
     (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
-  lru.push_front(Node{std::string(key.view()), std::move(entry)});
+  lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0});
   shard.index.emplace(lru.front().key, lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);

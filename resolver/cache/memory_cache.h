@@ -27,6 +27,12 @@ struct MemoryCacheOptions {
   bool keep_ttl = false;
   // How long past expiry an entry may still be returned as stale (0 = never). Serve-stale uses it.
   std::uint32_t max_stale_seconds = 0;
+  // CoreDNS `prefetch AMOUNT DURATION PERCENT`: an entry hit at least `amount` times within
+  // `duration` is due for a refresh once less than `percent` of its TTL is left.
+  bool prefetch = false;
+  std::uint32_t prefetch_amount = 2;
+  std::uint32_t prefetch_window_seconds = 60;
+  std::uint32_t prefetch_percent = 10;
 };
 
 struct Hit {
@@ -36,6 +42,7 @@ struct Hit {
   EntryKind kind = EntryKind::kSuccess;
   std::uint32_t remaining_seconds = 0;  // 0 when stale
   bool stale = false;
+  bool prefetch_due = false;  // popular and close to expiry: refresh it now
 };
 
 enum class StaleUse : std::uint8_t { kFreshOnly, kAllowStale };
@@ -74,6 +81,8 @@ class MemoryCache {
   struct Node {
     std::string key;
     Entry entry;
+    std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
+    std::uint32_t window_hits = 0;
   };
   using Lru = std::list<Node>;
   struct StringHash {
@@ -91,6 +100,7 @@ class MemoryCache {
 
   Shard& shard_for(std::string_view key) noexcept;
   bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
+  bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
 
   MemoryCacheOptions options_;
   const Clock& clock_;

@@ -1,5 +1,6 @@
-// The per-loop query path: parse → route → cache → coalesced upstream flight → reply.
-#include "server/query_pipeline.h"
+// The per-loop query path: parse → route → cache (memory, then store) → stale policy or a
+// coalesced upstream flight; and the finishing of every reply for its client.
+#include "server/query_flight.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,7 +11,7 @@
 #include "dns/edns.h"
 #include "dns/header.h"
 #include "dns/reply.h"
-#include "upstream/query_writer.h"
+#include "upstream/forwarder.h"
 
 namespace holdfast::server {
 namespace {
@@ -31,27 +32,28 @@ std::uint16_t client_flags(std::uint16_t answer_flags, const dns::Header& query,
 
 }  // namespace
 
-// One question in the air upstream and the clients waiting for it.
-class QueryPipeline::Flight final : public upstream::AnswerHandler {
- public:
-  Flight(QueryPipeline* owner, std::string key, Zone* zone)
-      : owner_(owner), key_(std::move(key)), zone_(zone) {}
+QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options)
+    : loop_(loop),
+      clock_(clock),
+      options_(options),
+      rng_(std::random_device{}()),
+      reply_(kReplyBufferSize) {
+  uv_timer_init(loop_, &deadline_timer_);
+  deadline_timer_.data = this;
+  uv_timer_init(loop_, &refresh_timer_);
+  refresh_timer_.data = this;
+  // The timers never keep the loop alive by themselves.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
+}
 
-  void on_upstream_answer(upstream::UpstreamStatus status, dns::Bytes response) noexcept override {
-    owner_->complete(this, static_cast<int>(status), response);
-  }
 
-  QueryPipeline* owner_;
-  std::string key_;
-  Zone* zone_;
-  std::vector<std::uint8_t> query_;  // what went upstream
-  std::vector<Waiter> waiters_;
-};
-
-QueryPipeline::QueryPipeline(const Clock& clock, PipelineOptions options)
-    : clock_(clock), options_(options), reply_(kReplyBufferSize) {}
-
-QueryPipeline::~QueryPipeline() = default;
+void QueryPipeline::close() noexcept {
+  close_member(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
+  close_member(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
+  refresh_due_.clear();
+  refresh_pending_.clear();
+}
 
 void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept {
   ++(client.transport == Transport::kUdp ? counters_.queries_udp : counters_.queries_tcp);
@@ -92,105 +94,149 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
     return;
   }
   if (zone->cache) {
-    if (auto hit = zone->cache->lookup(key, reply_)) {
+    if (auto hit = lookup(*zone, key)) {
+      if (hit->stale) {
+        answer_stale_or_wait(*zone, key, *hit, packet, query, client);
+        return;
+      }
       ++counters_.cache_hits;
       finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt, zone);
+      if (hit->prefetch_due) refresh(*zone, key, packet, query);
       return;
     }
     ++counters_.cache_misses;
   }
-  if (!zone->forwarder || !zone->forwarder->covers(key.name())) {
-    // CoreDNS answers SERVFAIL when no plugin handles the query.
-    ++counters_.servfail;
-    reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, zone);
-    return;
-  }
-  start_or_join_flight(key, *zone, packet, query, client);
+  forward_miss(*zone, key, packet, query, client);
 }
 
-void QueryPipeline::start_or_join_flight(const cache::CacheKey& key, Zone& zone,
-                                         dns::Bytes packet, const dns::QueryView& query,
-                                         const ClientRef& client) {
-  Waiter waiter{client, std::vector<std::uint8_t>(packet.begin(), packet.end())};
+std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKey& key) noexcept {
+  const cache::StaleUse stale =
+      zone.stale.enabled ? cache::StaleUse::kAllowStale : cache::StaleUse::kFreshOnly;
+  auto hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
+  if (hit || zone.store == nullptr) return hit;
+  // Warm start: what the memory lacks, the store may have (from before a restart, or from
+  // another process on the same store). Promote it, then answer through the memory cache.
+  try {
+    std::optional<cache::Entry> stored = zone.store->get(key.view());
+    if (!stored) return std::nullopt;
+    zone.cache->insert(key, std::move(*stored));
+  } catch (...) {
+    return std::nullopt;  // allocation failure: a miss
+  }
+  hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
+  if (hit) ++counters_.store_promotions;
+  return hit;
+}
+
+void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
+                                         const cache::Hit& hit, dns::Bytes packet,
+                                         const dns::QueryView& query, const ClientRef& client) {
+  upstream::Forwarder* forwarder =
+      zone.forwarder && zone.forwarder->covers(key.name()) ? zone.forwarder.get() : nullptr;
+  // verify (RFC 8767 §5): give the upstream client_timeout to answer first, unless it is known
+  // to be down, or it just came back and refreshes must be spread out.
+  if (zone.stale.verify && forwarder != nullptr && !forwarder->circuit_open() &&
+      !forwarder->recovering()) {
+    const std::int64_t deadline = clock_.monotonic_ms() + zone.stale.client_timeout_ms;
+    auto found = flights_.find(std::string(key.view()));
+    if (found != flights_.end()) {
+      ++counters_.coalesced;
+      join(*found->second, packet, client, deadline);
+      return;
+    }
+    if (forwarder->admit()) {
+      const FirstWaiter first{packet, client, deadline};
+      start_flight(zone, key, upstream_query_for(packet, query), &first);
+      return;
+    }
+    ++counters_.limited;
+  }
+  ++counters_.stale_answers;
+  const std::uint16_t ede = static_cast<dns::Rcode>(hit.rcode) == dns::Rcode::kNxDomain
+                                ? dns::ede::kStaleNxdomainAnswer
+                                : dns::ede::kStaleAnswer;
+  finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
+  if (forwarder == nullptr || flights_.count(std::string(key.view())) > 0) return;
+  if (forwarder->circuit_open()) {
+    // One probe per recheck interval finds out whether the upstream is back.
+    if (forwarder->claim_probe() && forwarder->admit()) {
+      start_flight(zone, key, upstream_query_for(packet, query), nullptr);
+    }
+  } else if (forwarder->recovering()) {
+    schedule_refresh(zone, key, packet, query, forwarder->recovery_ends_ms());
+  } else {
+    refresh(zone, key, packet, query);
+  }
+}
+
+void QueryPipeline::forward_miss(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                                 const dns::QueryView& query, const ClientRef& client) {
+  const dns::ParsedQuery parsed{dns::QueryError::kNone, query};
+  if (!zone.forwarder || !zone.forwarder->covers(key.name())) {
+    // CoreDNS answers SERVFAIL when no plugin handles the query.
+    ++counters_.servfail;
+    reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, &zone);
+    return;
+  }
   auto found = flights_.find(std::string(key.view()));
   if (found != flights_.end()) {
     ++counters_.coalesced;
-    found->second->waiters_.push_back(std::move(waiter));
+    join(*found->second, packet, client, 0);
     return;
   }
-  auto flight = std::make_unique<Flight>(this, std::string(key.view()), &zone);
-  flight->waiters_.push_back(std::move(waiter));
-  flight->query_.resize(dns::kHeaderSize + dns::kMaxNameWireLen + 4 + 32);
-  upstream::UpstreamQueryOptions upstream_options;
-  upstream_options.do_bit = query.opt && query.opt->do_bit;
-  upstream_options.cd_bit = query.header.cd();
-  const std::size_t len =
-      upstream::write_upstream_query(packet, query.question, upstream_options, flight->query_);
-  flight->query_.resize(len);
-  Flight* raw = flight.get();
-  flights_.emplace(raw->key_, std::move(flight));
-  ++counters_.upstream_flights;
-  // May complete synchronously (limits, closed channel): `raw` is gone after this line then.
-  zone.forwarder->resolve(raw->query_, raw);
-}
-
-void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes response) noexcept {
-  auto found = flights_.find(flight->key_);
-  if (found == flights_.end()) return;
-  std::unique_ptr<Flight> owned = std::move(found->second);
-  flights_.erase(found);
-  Zone& zone = *owned->zone_;
-  const auto status = static_cast<upstream::UpstreamStatus>(status_value);
-
-  std::optional<cache::Entry> entry;
-  if (status == upstream::UpstreamStatus::kAnswer) {
-    if (upstream::response_matches(owned->query_, response)) {
-      entry = cache::make_entry(response, zone.ttl_policy, clock_.wall_seconds());
-    } else {
-      ++counters_.upstream_mismatch;
-    }
-  }
-  if (!entry) {
-    ++counters_.upstream_failures;
-    if (zone.block->errors && status != upstream::UpstreamStatus::kCancelled) {
-      spdlog::error("[{}] upstream query failed: {}", zone.name, upstream::to_string(status));
-    }
-    const bool over_limit = status == upstream::UpstreamStatus::kOverLimit;
-    for (const Waiter& waiter : owned->waiters_) {
-      answer_waiter(waiter, zone, nullptr, over_limit ? dns::Rcode::kRefused : dns::Rcode::kServFail,
-                    over_limit ? std::nullopt : std::optional<std::uint16_t>(dns::ede::kNoReachableAuthority));
-    }
+  upstream::Forwarder& forwarder = *zone.forwarder;
+  const bool allowed = (!forwarder.circuit_open() || forwarder.claim_probe()) && forwarder.admit();
+  if (!allowed) {
+    // Nothing to serve and the upstream is down or at its limit: say so at once (EDE 22)
+    // rather than queue without bound.
+    ++counters_.limited;
+    ++counters_.servfail;
+    reply_error(packet, parsed, dns::Rcode::kServFail, dns::ede::kNoReachableAuthority, client,
+                &zone);
     return;
   }
-  for (const Waiter& waiter : owned->waiters_) {
-    answer_waiter(waiter, zone, &*entry, dns::Rcode::kServFail, std::nullopt);
-  }
-  if (zone.cache) {
-    const cache::CacheKey key_view = [&] {
-      // Rebuild the key from the upstream query (same bytes the flight was keyed by).
-      const dns::ParsedQuery q = dns::parse_query(owned->query_);
-      const dns::QueryView& v = q.query;
-      return cache::CacheKey(owned->query_, v.question,
-                             {v.opt && v.opt->do_bit, v.header.cd()});
-    }();
-    zone.cache->insert(key_view, std::move(*entry));
-  }
+  const FirstWaiter first{packet, client, 0};
+  start_flight(zone, key, upstream_query_for(packet, query), &first);
 }
 
-void QueryPipeline::answer_waiter(const Waiter& waiter, const Zone& zone, const cache::Entry* entry,
-                                  dns::Rcode failure, std::optional<std::uint16_t> ede) noexcept {
+void QueryPipeline::answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry,
+                                  bool from_failure, dns::Rcode failure) noexcept {
   const dns::Bytes packet(waiter.query);
   const dns::ParsedQuery parsed = dns::parse_query(packet);
   if (entry == nullptr) {
     if (failure == dns::Rcode::kServFail) ++counters_.servfail;
     if (failure == dns::Rcode::kRefused) ++counters_.refused;
+    const std::optional<std::uint16_t> ede =
+        failure == dns::Rcode::kServFail && from_failure
+            ? std::optional<std::uint16_t>(dns::ede::kNoReachableAuthority)
+            : std::nullopt;
     reply_error(packet, parsed, failure, ede, waiter.client, &zone);
     return;
   }
   cache::RenderOptions render;
+  if (zone.block->cache.keepttl) render.mode = cache::TtlMode::kKeep;
   const std::size_t len = cache::render_entry(*entry, entry->ttl_seconds, render, reply_);
   finish_and_send(len, entry->question_end, packet, parsed.query, waiter.client, std::nullopt,
                   &zone);
+}
+
+bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone,
+                                      const cache::CacheKey& key) noexcept {
+  if (!zone.cache) return false;
+  auto hit = lookup(zone, key);
+  if (!hit || hit->kind == cache::EntryKind::kServfail) return false;
+  const dns::Bytes packet(waiter.query);
+  const dns::ParsedQuery parsed = dns::parse_query(packet);
+  std::optional<std::uint16_t> ede;
+  if (hit->stale) {
+    ++counters_.stale_answers;
+    ede = static_cast<dns::Rcode>(hit->rcode) == dns::Rcode::kNxDomain
+              ? dns::ede::kStaleNxdomainAnswer
+              : dns::ede::kStaleAnswer;
+  }
+  finish_and_send(hit->wire_len, hit->question_end, packet, parsed.query, waiter.client, ede,
+                  &zone);
+  return true;
 }
 
 void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed,

@@ -1,13 +1,16 @@
-// The query path of one loop: parse, route to a zone, answer from the memory cache, or join or
-// start the single upstream flight for the question (coalescing), then finish each reply for its
-// own client (ID, question case, EDNS, UDP size).
+// The query path of one loop: parse, route to a zone, answer from the memory cache (or the store
+// behind it), or join or start the single upstream flight for the question (coalescing); when the
+// upstream fails or is slow, answer stale (RFC 8767). Each reply is finished for its own client
+// (ID, question case, EDNS, UDP size).
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +26,7 @@ namespace holdfast::server {
 
 struct PipelineOptions {
   std::size_t max_udp_payload = 1232;
+  std::size_t max_pending_refreshes = 50'000;
 };
 
 struct PipelineCounters {
@@ -36,17 +40,23 @@ struct PipelineCounters {
   std::uint64_t servfail = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
+  std::uint64_t store_promotions = 0;   // answers found in the store after a memory miss
+  std::uint64_t stale_answers = 0;      // answers sent stale (EDE 3 / 19)
+  std::uint64_t stale_on_timeout = 0;   // of those, because the upstream was slower than the client timer
   std::uint64_t upstream_flights = 0;   // questions sent upstream
   std::uint64_t coalesced = 0;          // queries that joined a flight already in the air
   std::uint64_t upstream_failures = 0;  // flights that ended without a usable answer
   std::uint64_t upstream_mismatch = 0;  // answers whose question did not match ours
+  std::uint64_t limited = 0;            // queries not sent upstream: limits or open circuit
+  std::uint64_t refreshes = 0;          // background refreshes started (stale, prefetch)
+  std::uint64_t refreshes_dropped = 0;  // spread refreshes dropped: queue full
   std::uint64_t truncated = 0;          // UDP replies sent with TC=1
 };
 
 // Loop-bound: every call on the loop given at construction.
 class QueryPipeline {
  public:
-  QueryPipeline(const Clock& clock, PipelineOptions options);
+  QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options);
   ~QueryPipeline();
   QueryPipeline(const QueryPipeline&) = delete;
   QueryPipeline& operator=(const QueryPipeline&) = delete;
@@ -54,6 +64,9 @@ class QueryPipeline {
   // Handles one query; the reply goes to client.sink now or when the upstream answers.
   // `packet` is only read during the call.
   void handle(dns::Bytes packet, const ClientRef& client) noexcept;
+
+  // Closes the pipeline's timers (shutdown); pending spread refreshes are dropped.
+  void close() noexcept;
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
   const PipelineCounters& counters() const noexcept { return counters_; }
@@ -63,13 +76,46 @@ class QueryPipeline {
   struct Waiter {
     ClientRef client;
     std::vector<std::uint8_t> query;  // the client's packet, for its ID, question case and EDNS
+    std::uint64_t id = 0;
+    bool answered = false;  // already answered stale when its client timer ran out
+  };
+  struct PendingRefresh {
+    Zone* zone;
+    std::vector<std::uint8_t> upstream_query;
   };
 
-  void start_or_join_flight(const cache::CacheKey& key, Zone& zone, dns::Bytes packet,
-                            const dns::QueryView& query, const ClientRef& client);
+  // The query path.
+  std::optional<cache::Hit> lookup(Zone& zone, const cache::CacheKey& key) noexcept;
+  void answer_stale_or_wait(Zone& zone, const cache::CacheKey& key, const cache::Hit& hit,
+                            dns::Bytes packet, const dns::QueryView& query,
+                            const ClientRef& client);
+  void forward_miss(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                    const dns::QueryView& query, const ClientRef& client);
+
+  // Flights (query_flights.cc).
+  struct FirstWaiter {
+    dns::Bytes packet;
+    const ClientRef& client;
+    std::int64_t deadline_ms;  // 0 = wait for the upstream
+  };
+  void start_flight(Zone& zone, const cache::CacheKey& key,
+                    std::vector<std::uint8_t> upstream_query, const FirstWaiter* first);
+  void join(Flight& flight, dns::Bytes packet, const ClientRef& client,
+            std::int64_t deadline_ms);
+  void refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+               const dns::QueryView& query);
+  void schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                        const dns::QueryView& query, std::int64_t not_after_ms);
   void complete(Flight* flight, int status, dns::Bytes response) noexcept;
-  void answer_waiter(const Waiter& waiter, const Zone& zone, const cache::Entry* entry,
-                     dns::Rcode failure, std::optional<std::uint16_t> ede) noexcept;
+  void on_deadlines() noexcept;
+  void on_refresh_timer() noexcept;
+  void arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept;
+  std::vector<std::uint8_t> upstream_query_for(dns::Bytes packet, const dns::QueryView& query);
+
+  // Replies (query_pipeline.cc).
+  void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry,
+                     bool from_failure, dns::Rcode failure) noexcept;
+  bool answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key) noexcept;
   void reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
                    std::optional<std::uint16_t> ede, const ClientRef& client,
                    const Zone* zone = nullptr) noexcept;
@@ -80,10 +126,20 @@ class QueryPipeline {
   void send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
             dns::Bytes packet, const Zone* zone) noexcept;
 
+  uv_loop_t* loop_;
   const Clock& clock_;
   PipelineOptions options_;
+  std::mt19937_64 rng_;
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
   std::unordered_map<std::string, std::unique_ptr<Flight>> flights_;
+  std::uint64_t next_waiter_id_ = 1;
+  // verify mode: when each waiting client must be answered stale (key, waiter id).
+  std::multimap<std::int64_t, std::pair<std::string, std::uint64_t>> deadlines_;
+  uv_timer_t deadline_timer_{};
+  // Refreshes spread over the recovery period after an outage, by due time.
+  std::multimap<std::int64_t, std::string> refresh_due_;
+  std::unordered_map<std::string, PendingRefresh> refresh_pending_;
+  uv_timer_t refresh_timer_{};
   PipelineCounters counters_;
 };
 

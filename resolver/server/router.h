@@ -7,17 +7,28 @@
 #include <vector>
 
 #include "cache/memory_cache.h"
+#include "cache/persistent_store.h"
 #include "config/config.h"
 #include "dns/wire.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
 
+// Serve-stale (RFC 8767) settings of one block, in the units the hot path uses.
+struct StalePolicy {
+  bool enabled = false;
+  bool verify = true;                // ask upstream first, answer stale after client_timeout
+  std::uint32_t stale_ttl_seconds = 30;
+  std::int64_t client_timeout_ms = 400;
+};
+
 // What one server block needs at query time. Owned by the Server; shared by its listeners.
 struct Zone {
   const config::ServerBlock* block = nullptr;
   std::unique_ptr<cache::MemoryCache> cache;  // null when the block has no `cache`
+  cache::PersistentStore* store = nullptr;    // shared by every block; null when memory-only
   cache::TtlPolicy ttl_policy;
+  StalePolicy stale;
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
   std::string name;                                // "cluster.local.:53", for logs
 };

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -36,12 +37,38 @@ Server::Server(uv_loop_t* loop, const config::Config& config, const Clock& clock
       config_(config),
       clock_(clock),
       options_(options),
-      pipeline_(clock, PipelineOptions{options.max_udp_payload}) {}
+      pipeline_(loop, clock, PipelineOptions{options.max_udp_payload}) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  if (store_) store_->close();
+}
+
+void Server::open_store() {
+  const config::PersistConfig& persist = config_.persist;
+  const bool any_cache = std::any_of(config_.blocks.begin(), config_.blocks.end(),
+                                     [](const config::ServerBlock& b) { return b.cache.enabled; });
+  if (!persist.enabled || !any_cache) {
+    spdlog::info("persist: off, the cache lives in memory only");
+    return;
+  }
+  cache::StoreOptions options;
+  options.dir = persist.dir;
+  options.size_bytes = persist.size_bytes;
+  options.flush_interval = persist.flush;
+  options.sync_interval = persist.sync;
+  std::uint32_t max_stale = 0;
+  for (const config::ServerBlock& block : config_.blocks) {
+    if (block.cache.serve_stale.enabled) {
+      max_stale = std::max(max_stale, static_cast<std::uint32_t>(block.cache.serve_stale.max_stale.count()));
+    }
+  }
+  options.max_stale_seconds = max_stale;
+  store_ = cache::PersistentStore::open(options, clock_);
+}
 
 Result<void> Server::start() {
   std::uint64_t seed = options_.seed != 0 ? options_.seed : std::random_device{}();
+  open_store();
   // Blocks grouped by the (address, port) they listen on: each listener routes among its blocks.
   std::map<std::pair<std::string, std::uint16_t>, std::vector<Zone*>> by_address;
   for (const config::ServerBlock& block : config_.blocks) {
@@ -53,13 +80,33 @@ Result<void> Server::start() {
       cache_options.success_capacity = block.cache.disable_success ? 0 : block.cache.success_capacity;
       cache_options.denial_capacity = block.cache.disable_denial ? 0 : block.cache.denial_capacity;
       cache_options.keep_ttl = block.cache.keepttl;
+      const config::ServeStaleConfig& stale = block.cache.serve_stale;
+      cache_options.max_stale_seconds =
+          stale.enabled ? static_cast<std::uint32_t>(stale.max_stale.count()) : 0;
+      cache_options.prefetch = block.cache.prefetch.enabled;
+      cache_options.prefetch_amount = static_cast<std::uint32_t>(block.cache.prefetch.amount);
+      cache_options.prefetch_window_seconds =
+          static_cast<std::uint32_t>(block.cache.prefetch.duration.count());
+      cache_options.prefetch_percent = static_cast<std::uint32_t>(block.cache.prefetch.percent);
       zone->cache = std::make_unique<cache::MemoryCache>(cache_options, clock_);
+      zone->stale.enabled = stale.enabled;
+      zone->stale.verify = stale.refresh_mode == config::StaleRefreshMode::kVerify;
+      zone->stale.stale_ttl_seconds = static_cast<std::uint32_t>(stale.stale_ttl.count());
+      zone->stale.client_timeout_ms = stale.client_timeout.count();
+      if (store_ && store_->state() == cache::StoreState::kOpen) zone->store = store_.get();
       zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
                                           block.cache.denial_min_ttl, block.cache.denial_max_ttl,
                                           block.cache.servfail_ttl};
     }
     if (block.forward) {
-      zone->forwarder = std::make_unique<upstream::Forwarder>(loop_, *block.forward, clock_, seed++);
+      upstream::ForwarderOptions forwarder_options;
+      forwarder_options.forward = *block.forward;
+      forwarder_options.limits = upstream::LimitOptions{block.upstream_limits.max_inflight,
+                                                        block.upstream_limits.qps,
+                                                        block.upstream_limits.burst};
+      forwarder_options.recheck = block.cache.serve_stale.recheck;
+      zone->forwarder =
+          std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed++);
       if (auto ok = zone->forwarder->start(); !ok) return fail(zone->name + ": " + ok.error().message);
       spdlog::info("[{}] forward {} to {} (policy {}{})", zone->name, block.forward->from,
                    join(zone->forwarder->server_names(), ", "), policy_name(block.forward->policy),
@@ -127,6 +174,9 @@ void Server::close_all() noexcept {
   for (auto& zone : zones_) {
     if (zone->forwarder) zone->forwarder->close();  // pending flights complete with kCancelled
   }
+  pipeline_.close();
+  for (auto& zone : zones_) zone->store = nullptr;
+  if (store_) store_->close();  // writes what is queued, syncs
   for (auto& udp : udp_) udp->close();
   for (auto& tcp : tcp_) tcp->close();
   if (drain_timer_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&drain_timer_))) {

@@ -41,14 +41,17 @@ class Server {
   void shutdown() noexcept;
 
   const QueryPipeline& pipeline() const noexcept { return pipeline_; }
+  const cache::PersistentStore* store() const noexcept { return store_.get(); }
 
  private:
   void close_all() noexcept;
+  void open_store();
 
   uv_loop_t* loop_;
   const config::Config& config_;
   const Clock& clock_;
   ServerOptions options_;
+  std::unique_ptr<cache::PersistentStore> store_;  // before the pipeline: outlives its users
   QueryPipeline pipeline_;
   std::vector<std::unique_ptr<Zone>> zones_;
   std::vector<std::unique_ptr<Router>> routers_;

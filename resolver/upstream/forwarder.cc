@@ -52,9 +52,14 @@ class Forwarder::Attempt final : public AnswerHandler {
   std::size_t index_ = 0;
 };
 
-Forwarder::Forwarder(uv_loop_t* loop, const config::ForwardConfig& config, const Clock& clock,
+Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clock& clock,
                      std::uint64_t seed)
-    : loop_(loop), config_(config), clock_(clock), rng_(seed) {
+    : loop_(loop),
+      options_(options),
+      config_(options_.forward),
+      clock_(clock),
+      rng_(seed),
+      limit_(options.limits) {
   std::string wire;
   dns::text_to_wire(config_.from, wire);
   from_wire_.push_back(wire);
@@ -73,6 +78,7 @@ Result<void> Forwarder::start() {
     options.host = endpoint.host;
     options.port = endpoint.port;
     options.force_tcp = config_.force_tcp;
+    options.timeout = options_.attempt_timeout;
     auto channel = AresChannel::create(loop_, options);
     if (!channel) return fail(channel.error().message);
     servers_.push_back(Server{std::move(*channel), 0, 0});
@@ -126,16 +132,58 @@ std::vector<std::size_t> Forwarder::pick_order() {
   return order;
 }
 
+std::int64_t Forwarder::jittered_recheck_ms() noexcept {
+  // ±20 %: nodes that lost their upstream together do not all probe it in the same instant.
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return static_cast<std::int64_t>(static_cast<double>(options_.recheck.count()) * jitter(rng_));
+}
+
+bool Forwarder::circuit_open() const noexcept {
+  if (config_.max_fails <= 0 || servers_.empty()) return false;
+  const std::int64_t now = clock_.monotonic_ms();
+  return std::all_of(servers_.begin(), servers_.end(),
+                     [&](const Server& s) { return s.down_until_ms > now; });
+}
+
+bool Forwarder::claim_probe() noexcept {
+  const std::int64_t now = clock_.monotonic_ms();
+  if (now < next_probe_ms_) return false;
+  next_probe_ms_ = now + jittered_recheck_ms();
+  ++counters_.probes;
+  return true;
+}
+
+bool Forwarder::recovering() const noexcept {
+  return clock_.monotonic_ms() < recovery_ends_ms();
+}
+
+bool Forwarder::admit() noexcept {
+  if (limit_.try_acquire(clock_.monotonic_ms(), inflight_)) return true;
+  ++counters_.limited;
+  return false;
+}
+
+bool Forwarder::would_admit() noexcept {
+  return limit_.would_admit(clock_.monotonic_ms(), inflight_);
+}
+
 void Forwarder::record_result(std::size_t server, bool ok) noexcept {
   Server& s = servers_[server];
+  const bool was_open = circuit_open();
+  const std::int64_t now = clock_.monotonic_ms();
   if (ok) {
     s.consecutive_fails = 0;
     s.down_until_ms = 0;
+    if (was_open) recovered_at_ms_ = now;  // refreshes are spread from here on
     return;
   }
   ++s.consecutive_fails;
   if (config_.max_fails > 0 && s.consecutive_fails >= config_.max_fails) {
-    s.down_until_ms = clock_.monotonic_ms() + config_.health_check.count();
+    s.down_until_ms = now + jittered_recheck_ms();
+    if (!was_open && circuit_open()) {
+      ++counters_.circuit_opened;
+      next_probe_ms_ = now + jittered_recheck_ms();
+    }
   }
 }
 

@@ -71,8 +71,11 @@ class Holdfast:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.conf = self.dir / "Corefile"
         self.conf.write_text(corefile_text)
+        # Each daemon gets a store of its own (persistence is on by default and would otherwise
+        # share /var/lib/holdfast between tests running in parallel).
+        self.state_dir = self.dir / "state"
         self.argv = [holdfast_bin(), conf_flag, str(self.conf), "--log-level", log_level,
-                     *extra_args]
+                     "--state-dir", str(self.state_dir), *extra_args]
         self.process = ManagedProcess(name, self.argv, self.dir / "stderr.log", cwd=self.dir)
 
     def start(self, ready_host: str = "127.0.0.1", ready_port: Optional[int] = None,

@@ -113,12 +113,14 @@ class Seen:
     qtype: str
     at: float        # time.monotonic()
     dropped: bool
+    wire: bytes = b""  # the query as received
 
 
 class CountingProxy:
     """A DNS proxy on 127.0.0.1:port (UDP and TCP) in front of an upstream, that records every
-    query it receives, can delay each one (`delay_seconds`) and can stop answering (`drop = True`:
-    the upstream looks dead, queries time out) without touching the upstream itself.
+    query it receives, can delay each one (`delay_seconds`, or per name: `delay_names`), can stop
+    answering (`drop = True`: the upstream looks dead, queries time out) and can answer SERVFAIL
+    itself (`servfail = True`: the upstream looks broken) without touching the upstream itself.
     Threads are bounded: at most `max_inflight` queries are handled at once, the rest dropped."""
 
     def __init__(self, upstream_port: int, *, upstream_host: str = "127.0.0.1",
@@ -128,7 +130,10 @@ class CountingProxy:
         self.listen_host = listen_host
         self.port = port or free_port()
         self.delay_seconds = delay_seconds
+        # {name: seconds}: these names wait this long instead of `delay_seconds`.
+        self.delay_names: dict[str, float] = {}
         self.drop = False
+        self.servfail = False
         self._slots = threading.BoundedSemaphore(max_inflight)
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
@@ -204,10 +209,26 @@ class CountingProxy:
             if m.question:
                 qname = m.question[0].name.to_text().lower()
                 qtype = dns.rdatatype.to_text(m.question[0].rdtype)
-        s = Seen(transport, qname, qtype, time.monotonic(), self.drop)
+        s = Seen(transport, qname, qtype, time.monotonic(), self.drop, wire)
         with self._lock:
             self._seen.append(s)
         return s
+
+    def _delay_for(self, qname: str) -> float:
+        for name, seconds in list(self.delay_names.items()):
+            if dns.name.from_text(name).to_text().lower() == qname:
+                return seconds
+        return self.delay_seconds
+
+    def _servfail_reply(self, query: bytes) -> Optional[bytes]:
+        """SERVFAIL to `query` when `servfail` is set (and the query parses), else None."""
+        if not self.servfail:
+            return None
+        with contextlib.suppress(Exception):
+            reply = dns.message.make_response(dns.message.from_wire(query, ignore_trailing=True))
+            reply.set_rcode(dns.rcode.SERVFAIL)
+            return reply.to_wire()
+        return None
 
     def _submit(self, fn, *args) -> None:
         if not self._slots.acquire(blocking=False):
@@ -239,13 +260,15 @@ class CountingProxy:
         seen = self._record("udp", data)
         if seen.dropped:
             return
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
-        with socket.socket(_family(self.upstream[0]), socket.SOCK_DGRAM) as up:
-            up.settimeout(3)
-            up.connect(self.upstream)
-            up.send(data)
-            reply = up.recv(65535)
+        if delay := self._delay_for(seen.qname):
+            time.sleep(delay)
+        reply = self._servfail_reply(data)
+        if reply is None:
+            with socket.socket(_family(self.upstream[0]), socket.SOCK_DGRAM) as up:
+                up.settimeout(3)
+                up.connect(self.upstream)
+                up.send(data)
+                reply = up.recv(65535)
         if not self._stopping.is_set():
             self._udp.sendto(reply, client)
 
@@ -285,11 +308,13 @@ class CountingProxy:
         seen = self._record("tcp", data)
         if seen.dropped:
             return
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
-        with socket.create_connection(self.upstream, timeout=3) as up:
-            up.sendall(struct.pack("!H", len(data)) + data)
-            (length,) = struct.unpack("!H", _recv_exact(up, 2))
-            reply = _recv_exact(up, length)
+        if delay := self._delay_for(seen.qname):
+            time.sleep(delay)
+        reply = self._servfail_reply(data)
+        if reply is None:
+            with socket.create_connection(self.upstream, timeout=3) as up:
+                up.sendall(struct.pack("!H", len(data)) + data)
+                (length,) = struct.unpack("!H", _recv_exact(up, 2))
+                reply = _recv_exact(up, length)
         with write_lock:
             conn.sendall(struct.pack("!H", len(reply)) + reply)

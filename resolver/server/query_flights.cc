@@ -1,0 +1,216 @@
+// Upstream flights of the query pipeline: one per question (coalescing), their completion with
+// fresh or stale answers, the verify-mode client timers, and refreshes spread over a recovery.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "dns/header.h"
+#include "server/query_flight.h"
+#include "upstream/forwarder.h"
+#include "upstream/query_writer.h"
+
+namespace holdfast::server {
+namespace {
+
+// Answers that end a flight as data: anything else means the upstream failed (RFC 8767 §4).
+bool is_usable_rcode(std::uint8_t rcode) {
+  const auto r = static_cast<dns::Rcode>(rcode);
+  return r == dns::Rcode::kNoError || r == dns::Rcode::kNxDomain;
+}
+
+constexpr std::int64_t kRefreshRetryMs = 100;
+
+}  // namespace
+
+QueryPipeline::~QueryPipeline() = default;  // here, where Flight is complete
+
+std::vector<std::uint8_t> QueryPipeline::upstream_query_for(dns::Bytes packet,
+                                                            const dns::QueryView& query) {
+  std::vector<std::uint8_t> out(dns::kHeaderSize + dns::kMaxNameWireLen + 4 + 32);
+  upstream::UpstreamQueryOptions options;
+  options.do_bit = query.opt && query.opt->do_bit;
+  options.cd_bit = query.header.cd();
+  out.resize(upstream::write_upstream_query(packet, query.question, options, out));
+  return out;
+}
+
+void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
+                                 std::vector<std::uint8_t> upstream_query, const FirstWaiter* first) {
+  auto flight = std::make_unique<Flight>(this, key, &zone, std::move(upstream_query));
+  Flight* raw = flight.get();
+  flights_.emplace(raw->key_text_, std::move(flight));
+  ++counters_.upstream_flights;
+  // The first client joins before the query goes out: resolve() may complete synchronously
+  // (max_concurrent, a closed channel), and then it must be answered too.
+  if (first != nullptr) join(*raw, first->packet, first->client, first->deadline_ms);
+  zone.forwarder->resolve(raw->query_, raw);  // `raw` may be gone after this line
+}
+
+void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& client,
+                         std::int64_t deadline_ms) {
+  Waiter waiter{client, std::vector<std::uint8_t>(packet.begin(), packet.end()), next_waiter_id_++,
+                false};
+  if (deadline_ms > 0) {
+    deadlines_.emplace(deadline_ms, std::make_pair(flight.key_text_, waiter.id));
+    if (deadlines_.begin()->first == deadline_ms) arm_timer(deadline_timer_, deadline_ms);
+  }
+  flight.waiters_.push_back(std::move(waiter));
+}
+
+void QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                            const dns::QueryView& query) {
+  if (!zone.forwarder || flights_.count(std::string(key.view())) > 0) return;
+  if (zone.forwarder->circuit_open() || !zone.forwarder->admit()) return;  // a later hit retries
+  ++counters_.refreshes;
+  start_flight(zone, key, upstream_query_for(packet, query), nullptr);
+}
+
+void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                                     const dns::QueryView& query, std::int64_t not_after_ms) {
+  std::string key_text(key.view());
+  if (refresh_pending_.count(key_text) > 0) return;
+  if (refresh_pending_.size() >= options_.max_pending_refreshes) {
+    ++counters_.refreshes_dropped;
+    return;
+  }
+  // Spread over what is left of the recovery period, so a returning upstream sees a trickle of
+  // refreshes instead of every stale name at once.
+  const std::int64_t now = clock_.monotonic_ms();
+  std::uniform_int_distribution<std::int64_t> spread(now, std::max(now, not_after_ms));
+  const std::int64_t due = spread(rng_);
+  refresh_pending_.emplace(key_text, PendingRefresh{&zone, upstream_query_for(packet, query)});
+  refresh_due_.emplace(due, std::move(key_text));
+  if (refresh_due_.begin()->first == due) arm_timer(refresh_timer_, due);
+}
+
+void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {
+  if (timer.loop == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) return;
+  const std::int64_t wait = std::max<std::int64_t>(0, due_ms - clock_.monotonic_ms());
+  auto callback = &timer == &deadline_timer_
+                      ? +[](uv_timer_t* t) noexcept {
+                          static_cast<QueryPipeline*>(t->data)->on_deadlines();
+                        }
+                      : +[](uv_timer_t* t) noexcept {
+                          static_cast<QueryPipeline*>(t->data)->on_refresh_timer();
+                        };
+  uv_ref(reinterpret_cast<uv_handle_t*>(&timer));
+  uv_timer_start(&timer, callback, static_cast<std::uint64_t>(wait), 0);
+}
+
+void QueryPipeline::on_deadlines() noexcept {
+  const std::int64_t now = clock_.monotonic_ms();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto [key_text, waiter_id] = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto found = flights_.find(key_text);
+    if (found == flights_.end()) continue;
+    Flight& flight = *found->second;
+    auto waiter = std::find_if(flight.waiters_.begin(), flight.waiters_.end(),
+                               [&](const Waiter& w) { return w.id == waiter_id; });
+    if (waiter == flight.waiters_.end() || waiter->answered) continue;
+    // The client timer ran out: answer stale now, keep the flight going for the cache.
+    if (answer_from_cache(*waiter, *flight.zone_, flight.key_)) {
+      waiter->answered = true;
+      ++counters_.stale_on_timeout;
+    }
+  }
+  if (deadlines_.empty()) {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
+  } else {
+    arm_timer(deadline_timer_, deadlines_.begin()->first);
+  }
+}
+
+void QueryPipeline::on_refresh_timer() noexcept {
+  const std::int64_t now = clock_.monotonic_ms();
+  std::vector<std::pair<std::int64_t, std::string>> retry;
+  while (!refresh_due_.empty() && refresh_due_.begin()->first <= now) {
+    std::string key_text = std::move(refresh_due_.begin()->second);
+    refresh_due_.erase(refresh_due_.begin());
+    auto pending = refresh_pending_.find(key_text);
+    if (pending == refresh_pending_.end()) continue;
+    Zone& zone = *pending->second.zone;
+    if (flights_.count(key_text) > 0 || !zone.forwarder) {
+      refresh_pending_.erase(pending);
+      continue;
+    }
+    if (zone.forwarder->circuit_open()) {  // down again: the stale answers carry on
+      refresh_pending_.erase(pending);
+      continue;
+    }
+    if (!zone.forwarder->admit()) {  // over qps: try again shortly, still in order
+      retry.emplace_back(now + kRefreshRetryMs, std::move(key_text));
+      continue;
+    }
+    const dns::ParsedQuery parsed = dns::parse_query(pending->second.upstream_query);
+    if (parsed.error == dns::QueryError::kNone) {
+      const cache::CacheKey key(pending->second.upstream_query, parsed.query.question,
+                                {parsed.query.opt && parsed.query.opt->do_bit,
+                                 parsed.query.header.cd()});
+      ++counters_.refreshes;
+      std::vector<std::uint8_t> query = std::move(pending->second.upstream_query);
+      refresh_pending_.erase(pending);
+      start_flight(zone, key, std::move(query), nullptr);
+    } else {
+      refresh_pending_.erase(pending);
+    }
+  }
+  for (auto& [due, key_text] : retry) refresh_due_.emplace(due, std::move(key_text));
+  if (refresh_due_.empty()) {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
+  } else {
+    arm_timer(refresh_timer_, refresh_due_.begin()->first);
+  }
+}
+
+void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes response) noexcept {
+  auto found = flights_.find(flight->key_text_);
+  if (found == flights_.end() || found->second.get() != flight) return;
+  std::unique_ptr<Flight> owned = std::move(found->second);
+  flights_.erase(found);
+  Zone& zone = *owned->zone_;
+  const auto status = static_cast<upstream::UpstreamStatus>(status_value);
+
+  std::optional<cache::Entry> entry;
+  if (status == upstream::UpstreamStatus::kAnswer) {
+    if (upstream::response_matches(owned->query_, response)) {
+      entry = cache::make_entry(response, zone.ttl_policy, clock_.wall_seconds());
+    } else {
+      ++counters_.upstream_mismatch;
+    }
+  }
+  if (entry && is_usable_rcode(entry->rcode)) {
+    for (const Waiter& waiter : owned->waiters_) {
+      if (!waiter.answered) answer_waiter(waiter, zone, &*entry, false, dns::Rcode::kServFail);
+    }
+    if (zone.cache && entry->kind != cache::EntryKind::kUncacheable) {
+      if (zone.store != nullptr) zone.store->put(owned->key_text_, *entry);
+      zone.cache->insert(owned->key_, std::move(*entry));
+    }
+    return;
+  }
+
+  // The upstream failed: timeout, refused, an error rcode or an answer that does not match.
+  ++counters_.upstream_failures;
+  if (zone.block->errors && status != upstream::UpstreamStatus::kCancelled) {
+    spdlog::error("[{}] upstream query failed: {}", zone.name,
+                  entry ? "error rcode" : upstream::to_string(status));
+  }
+  const bool over_limit = status == upstream::UpstreamStatus::kOverLimit;
+  for (const Waiter& waiter : owned->waiters_) {
+    if (waiter.answered) continue;
+    // Stale data beats any error (RFC 8767 §4); a fresh SERVFAIL never replaces it.
+    if (zone.stale.enabled && answer_from_cache(waiter, zone, owned->key_)) continue;
+    if (entry) {
+      answer_waiter(waiter, zone, &*entry, true, dns::Rcode::kServFail);  // pass the rcode on
+    } else {
+      answer_waiter(waiter, zone, nullptr, true,
+                    over_limit ? dns::Rcode::kRefused : dns::Rcode::kServFail);
+    }
+  }
+  if (entry && zone.cache && entry->kind == cache::EntryKind::kServfail) {
+    zone.cache->insert(owned->key_, std::move(*entry));  // refused if stale data exists
+  }
+}
+
+}  // namespace holdfast::server

@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""When the upstream fails: SERVFAIL cached briefly (`cache { servfail }`, 5 s by default),
+REFUSED passed along, a silent upstream turned into SERVFAIL in bounded time, `max_concurrent`
+refusing at once, and `policy sequential` failing over, with `max_fails` marking a dead server
+down. One NSD and its proxies are shared; every test runs its own holdfast with its own Corefile."""
+import contextlib
+import os
+import select
+import socket
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+
+import harness as h  # noqa: E402
+
+# Outside every test block's zone: answered REFUSED at once, without an upstream query.
+LOCAL_PROBE = ("ready.invalid.", "A")
+
+
+def block(port: int, upstreams: list[int], *, zone: str = "cluster.local",
+          forward_options: tuple[str, ...] = (), cache_options: tuple[str, ...] = ()) -> str:
+    """One server block forwarding to 127.0.0.1 at each of `upstreams`, in order."""
+    to = " ".join(f"127.0.0.1:{p}" for p in upstreams)
+    forward = f"    forward . {to}\n"
+    if forward_options:
+        forward = (f"    forward . {to} {{\n" +
+                   "".join(f"        {o}\n" for o in forward_options) + "    }\n")
+    return (f"{zone}:{port} {{\n"
+            f"    bind 127.0.0.1\n"
+            f"{forward}"
+            f"    cache {{\n"
+            f"        success 9984 30\n"
+            f"        denial 9984 5\n" +
+            "".join(f"        {o}\n" for o in cache_options) +
+            f"    }}\n"
+            f"    errors\n"
+            f"    log\n"
+            f"}}\n")
+
+
+class ServfailAndLimitsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        exit_stack = contextlib.ExitStack()
+        cls.addClassCleanup(exit_stack.close)
+        cls.tmp = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="holdfast-it-")))
+        cls.nsd = exit_stack.enter_context(h.Nsd(cls.tmp))
+        cls.proxy = exit_stack.enter_context(h.CountingProxy(cls.nsd.port))
+        # A server that receives and never answers: every query to it times out.
+        cls.silent = exit_stack.enter_context(h.CountingProxy(cls.nsd.port))
+        cls.silent.drop = True
+        # Reserved and never bound: queries to it meet a closed port.
+        cls.closed_port = h.free_port(("127.0.0.1",))
+
+    def setUp(self):
+        self.proxy.reset()
+        self.silent.reset()
+        self.proxy.drop = False
+        self.proxy.servfail = False
+        self.proxy.delay_names = {}
+
+    def tearDown(self):
+        self.proxy.servfail = False
+        self.proxy.drop = False
+        self.proxy.delay_names = {}
+
+    def daemon(self, make_corefile, probe=LOCAL_PROBE) -> int:
+        """Starts a holdfast for this test alone with make_corefile(port); returns the port."""
+        port = h.free_port(("127.0.0.1",))
+        daemon = h.Holdfast(self.tmp, make_corefile(port), name=f"holdfast-{self._testMethodName}")
+        self.addCleanup(daemon.stop)
+        daemon.start("127.0.0.1", port, probe)
+        return port
+
+    def timed_udp(self, port: int, qname: str, timeout: float = 8.0):
+        start = time.monotonic()
+        reply = h.udp("127.0.0.1", port, qname, "A", timeout=timeout)
+        return reply, time.monotonic() - start
+
+    # --- SERVFAIL and REFUSED from the upstream ------------------------------------------------
+    def test_upstream_servfail_is_answered_from_cache_within_the_servfail_ttl(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port], cache_options=("servfail 2s",)))
+        self.proxy.servfail = True
+        qname = h.svc_name(1, 6)
+        first = h.udp("127.0.0.1", port, qname, "A")
+        self.assertEqual(first.rcode(), dns.rcode.SERVFAIL, str(first))
+        self.assertEqual(self.proxy.count(qname), 1)
+        q = h.make_query(qname, "A", qid=0x5f5f)
+        again = dns.message.from_wire(h.raw_udp("127.0.0.1", port, q.to_wire()))
+        self.assertEqual(again.id, 0x5f5f)
+        self.assertEqual(again.rcode(), dns.rcode.SERVFAIL, str(again))
+        self.assertEqual(again.question, q.question)
+        self.assertEqual(self.proxy.count(qname), 1, "a repeat within 2 s must not go upstream")
+
+    def test_upstream_servfail_is_asked_again_after_the_servfail_ttl(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port], cache_options=("servfail 2s",)))
+        self.proxy.servfail = True
+        qname = h.svc_name(2, 6)
+        self.assertEqual(h.udp("127.0.0.1", port, qname, "A").rcode(), dns.rcode.SERVFAIL)
+        self.assertEqual(self.proxy.count(qname), 1)
+        time.sleep(3.0)  # the daemon's clock cannot be injected
+        self.proxy.servfail = False
+        r = h.udp("127.0.0.1", port, qname, "A")
+        self.assertEqual(self.proxy.count(qname), 2, "the SERVFAIL must have expired after 3 s")
+        self.assertEqual(r.rcode(), dns.rcode.NOERROR, str(r))
+        self.assertEqual([rd.to_text() for rrset in r.answer for rd in rrset], [h.svc_ipv4(2, 6)])
+
+    def test_upstream_servfail_is_cached_for_at_most_5_seconds_by_default(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        self.proxy.servfail = True
+        qname = h.svc_name(3, 6)
+        start = time.monotonic()
+        self.assertEqual(h.udp("127.0.0.1", port, qname, "A").rcode(), dns.rcode.SERVFAIL)
+
+        def asked_again() -> bool:
+            h.udp("127.0.0.1", port, qname, "A")
+            return self.proxy.count(qname) >= 2
+
+        self.assertTrue(h.wait_until(asked_again, 7.0, interval=0.2),
+                        "SERVFAIL still cached after 7 s")
+        elapsed = time.monotonic() - start
+        self.assertLessEqual(elapsed, 5.6, "SERVFAIL cached longer than 5 s")
+        self.assertGreaterEqual(elapsed, 3.9, "SERVFAIL not cached for its 5 s")
+
+    def test_upstream_refused_is_passed_along_at_once(self):
+        # NSD serves no zone above these names and answers REFUSED.
+        port = self.daemon(lambda p: block(p, [self.proxy.port], zone="."),
+                           probe=("cluster.local.", "SOA"))
+        reply, elapsed = self.timed_udp(port, "www.not-served-here.")
+        self.assertEqual(self.proxy.count("www.not-served-here."), 1)
+        self.assertIn(reply.rcode(), (dns.rcode.REFUSED, dns.rcode.SERVFAIL), str(reply))
+        self.assertLess(elapsed, 1.0, "an upstream REFUSED must not wait for a timeout")
+
+    # --- a silent upstream -----------------------------------------------------------------------
+    def test_silent_upstream_gives_servfail_within_5_seconds(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        self.proxy.drop = True
+        qname = h.svc_name(4, 6)
+        reply, elapsed = self.timed_udp(port, qname)
+        self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL, str(reply))
+        self.assertLessEqual(elapsed, 5.0, "the client was left waiting past 5 s")
+        self.assertGreaterEqual(self.proxy.count(qname), 1)
+
+    # --- max_concurrent --------------------------------------------------------------------------
+    def test_max_concurrent_refuses_questions_over_the_limit_at_once(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port],
+                                           forward_options=("max_concurrent 1",)))
+        names = [h.svc_name(n, 6) for n in range(10, 15)]
+        self.proxy.delay_names = {name: 1.0 for name in names}
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in names]
+        try:
+            start = time.monotonic()
+            for s, name in zip(socks, names):
+                s.sendto(h.make_query(name, "A").to_wire(), ("127.0.0.1", port))
+            replies = {}  # name -> (rcode, seconds after the first send)
+            deadline = start + 4.0
+            while len(replies) < len(names) and time.monotonic() < deadline:
+                waiting = [s for s, name in zip(socks, names) if name not in replies]
+                ready, _, _ = select.select(waiting, [], [], max(0.0, deadline - time.monotonic()))
+                for s in ready:
+                    reply = dns.message.from_wire(s.recv(65535))
+                    replies[names[socks.index(s)]] = (reply.rcode(), time.monotonic() - start)
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(len(replies), len(names), f"unanswered: {set(names) - set(replies)}")
+        refused = [name for name, (rcode, at) in replies.items()
+                   if rcode == dns.rcode.REFUSED and at < 0.5]
+        answered = [name for name, (rcode, _) in replies.items() if rcode == dns.rcode.NOERROR]
+        self.assertGreaterEqual(len(refused), 1, f"no quick REFUSED: {replies}")
+        self.assertGreaterEqual(len(answered), 1, f"nothing admitted: {replies}")
+        for name in refused:
+            self.assertEqual(self.proxy.count(name), 0, f"{name} was refused yet sent upstream")
+
+    # --- policy sequential and max_fails ---------------------------------------------------------
+    def test_sequential_policy_fails_over_from_a_closed_port_to_a_working_upstream(self):
+        port = self.daemon(lambda p: block(p, [self.closed_port, self.proxy.port],
+                                           forward_options=("policy sequential",)))
+        for n in range(20, 23):
+            qname = h.svc_name(n, 6)
+            reply, elapsed = self.timed_udp(port, qname)
+            self.assertEqual(reply.rcode(), dns.rcode.NOERROR, str(reply))
+            self.assertEqual([rd.to_text() for rrset in reply.answer for rd in rrset],
+                             [h.svc_ipv4(n, 6)])
+            self.assertLess(elapsed, 4.5, f"failover for {qname} took {elapsed:.1f} s")
+            self.assertEqual(self.proxy.count(qname), 1)
+
+    def test_max_fails_marks_a_silent_upstream_down_so_the_next_query_skips_it(self):
+        port = self.daemon(lambda p: block(p, [self.silent.port, self.proxy.port],
+                                           forward_options=("policy sequential", "max_fails 1",
+                                                            "health_check 10s")))
+        first, first_seconds = self.timed_udp(port, h.svc_name(30, 6))
+        self.assertEqual(first.rcode(), dns.rcode.NOERROR, str(first))
+        self.assertEqual(self.silent.count(h.svc_name(30, 6)), 1, "sequential: the first is asked")
+        self.assertGreater(first_seconds, 0.5, "the first query should have waited for a timeout")
+        second, second_seconds = self.timed_udp(port, h.svc_name(31, 6))
+        self.assertEqual(second.rcode(), dns.rcode.NOERROR, str(second))
+        self.assertEqual(self.silent.count(h.svc_name(31, 6)), 0, "the down server was asked")
+        self.assertLess(second_seconds, first_seconds / 2,
+                        f"first {first_seconds:.2f} s, second {second_seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    h.main()
