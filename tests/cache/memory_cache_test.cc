@@ -182,5 +182,66 @@ TEST_F(MemoryCacheTest, KeepTtlReturnsTheOriginalTtls) {
   EXPECT_EQ(dns::read_u32(out_.data() + first_ttl), 300u);
 }
 
+TEST_F(MemoryCacheTest, PopularEntryNearExpiryIsDueForPrefetchOnce) {
+  MemoryCacheOptions options;
+  options.prefetch = true;
+  options.prefetch_amount = 3;
+  options.prefetch_window_seconds = 100;
+  options.prefetch_percent = 10;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 100, 100)));
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // 1 hit, 100 s left
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // 2 hits
+  clock_.advance_seconds(85);
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // 3 hits, but 15 % left
+  clock_.advance_seconds(6);
+  EXPECT_TRUE(cache.lookup(key, out_)->prefetch_due);   // 4 hits, 9 % left
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // counted afresh after triggering
+}
+
+TEST_F(MemoryCacheTest, HitsOutsideTheWindowDoNotCountForPrefetch) {
+  MemoryCacheOptions options;
+  options.prefetch = true;
+  options.prefetch_amount = 3;
+  options.prefetch_window_seconds = 10;
+  options.prefetch_percent = 50;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 100, 100)));
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);
+  clock_.advance_seconds(30);
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // a new window: 1 hit
+  clock_.advance_seconds(30);
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // 40 s left (< 50 %), a new window: 1 hit
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);  // 2 hits
+  EXPECT_TRUE(cache.lookup(key, out_)->prefetch_due);   // 3 hits within 10 s
+}
+
+TEST_F(MemoryCacheTest, UnpopularEntryIsNeverDueForPrefetch) {
+  MemoryCacheOptions options;
+  options.prefetch = true;
+  options.prefetch_amount = 5;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 100, 100)));
+  clock_.advance_seconds(99);
+  EXPECT_FALSE(cache.lookup(key, out_)->prefetch_due);
+}
+
+TEST_F(MemoryCacheTest, StaleHitCarriesTheKindAndRcode) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("nope.example.com"));
+  cache.insert(key, entry(negative_response(3, 60, 30)));
+  clock_.advance_seconds(40);
+  auto hit = cache.lookup(key, out_, StaleUse::kAllowStale, 30);
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(hit->stale);
+  EXPECT_EQ(hit->rcode, 3);
+  EXPECT_EQ(hit->kind, EntryKind::kDenial);
+}
+
 }  // namespace
 }  // namespace holdfast::cache
