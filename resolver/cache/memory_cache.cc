@@ -52,6 +52,13 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
       now >= entry.stored_at_seconds ? now : entry.stored_at_seconds + entry.ttl_seconds;
   if (!is_usable(entry, effective_now, stale)) {
     misses_.fetch_add(1, std::memory_order_relaxed);
+    if (!is_usable(entry, effective_now, StaleUse::kAllowStale)) {
+      // Past its stale window too: nobody may be served it any more, so free it now.
+      const bool success = entry.kind == EntryKind::kSuccess;
+      (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+      (success ? shard.success : shard.denial).erase(node);
+      shard.index.erase(found);
+    }
     return std::nullopt;
   }
   const std::int64_t age = effective_now - entry.stored_at_seconds;

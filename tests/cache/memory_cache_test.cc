@@ -87,6 +87,20 @@ TEST_F(MemoryCacheTest, ExpiredEntryIsServedStaleOnlyWhenAskedAndWithinMaxStale)
   EXPECT_FALSE(cache.lookup(key, out_, StaleUse::kAllowStale, 30));
 }
 
+TEST_F(MemoryCacheTest, EntryPastItsStaleWindowIsDropped) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 60;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(100);
+  EXPECT_TRUE(cache.lookup(key, out_, StaleUse::kAllowStale));
+  EXPECT_EQ(cache.size(), 1u);
+  clock_.advance_seconds(100);
+  EXPECT_FALSE(cache.lookup(key, out_, StaleUse::kAllowStale));
+  EXPECT_EQ(cache.size(), 0u);
+}
+
 TEST_F(MemoryCacheTest, ClockJumpingBackwardsDoesNotExtendLife) {
   MemoryCache cache({}, clock_);
   auto key = key_for(query_for("www.example.com"));
