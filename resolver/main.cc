@@ -22,9 +22,14 @@ constexpr int kExitStartError = 1;
 // node-cache and CoreDNS take Go-style flags (-conf FILE). CLI11 wants long options with two
 // dashes, so single-dash spellings of our long options are rewritten first.
 std::vector<std::string> normalise_flags(int argc, char** argv) {
-  static const char* const kLong[] = {"conf",      "check-config",     "version",
-                                      "help",      "log-level",        "tcp-idle-timeout",
-                                      "tcp-max-connections", "state-dir"};
+  static const char* const kLong[] = {"conf",
+                                      "check-config",
+                                      "version",
+                                      "help",
+                                      "log-level",
+                                      "tcp-idle-timeout",
+                                      "tcp-max-connections",
+                                      "state-dir"};
   std::vector<std::string> args;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -121,7 +126,8 @@ int main(int argc, char** argv) {
     uv_close(reinterpret_cast<uv_handle_t*>(&s->term), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);
   };
-  for (auto [handle, signum] : {std::pair{&signals.term, SIGTERM}, std::pair{&signals.interrupt, SIGINT}}) {
+  for (auto [handle, signum] :
+       {std::pair{&signals.term, SIGTERM}, std::pair{&signals.interrupt, SIGINT}}) {
     uv_signal_init(loop, handle);
     handle->data = &signals;
     uv_signal_start(handle, on_signal, signum);

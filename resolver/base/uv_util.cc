@@ -27,7 +27,8 @@ std::string format_address(const sockaddr* addr) {
 Result<void> make_address(const std::string& host, unsigned port, sockaddr_storage& out) {
   std::memset(&out, 0, sizeof(out));
   if (host.find(':') != std::string::npos) {
-    if (uv_ip6_addr(host.c_str(), static_cast<int>(port), reinterpret_cast<sockaddr_in6*>(&out)) == 0) {
+    if (uv_ip6_addr(host.c_str(), static_cast<int>(port), reinterpret_cast<sockaddr_in6*>(&out)) ==
+        0) {
       return {};
     }
   } else if (uv_ip4_addr(host.c_str(), static_cast<int>(port),

@@ -79,9 +79,8 @@ std::size_t render_entry(const Entry& entry, std::uint32_t remaining_seconds,
   for (std::uint16_t offset : entry.ttl_offsets) {
     std::uint8_t* field = out.data() + offset;
     const std::uint32_t original = dns::read_u32(field);
-    const std::uint32_t ttl = options.mode == TtlMode::kFixed
-                                  ? options.fixed_ttl
-                                  : std::min(original, remaining_seconds);
+    const std::uint32_t ttl =
+        options.mode == TtlMode::kFixed ? options.fixed_ttl : std::min(original, remaining_seconds);
     dns::write_u32(field, ttl);
   }
   return len;

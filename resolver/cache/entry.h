@@ -45,9 +45,9 @@ std::optional<Entry> make_entry(dns::Bytes response, const TtlPolicy& policy,
                                 std::int64_t now_seconds);
 
 enum class TtlMode : std::uint8_t {
-  kAged,      // every TTL = min(its own, time left)
-  kKeep,      // `keepttl`: TTLs as the upstream sent them
-  kFixed,     // every TTL = fixed_ttl (stale answers, RFC 8767 §4)
+  kAged,   // every TTL = min(its own, time left)
+  kKeep,   // `keepttl`: TTLs as the upstream sent them
+  kFixed,  // every TTL = fixed_ttl (stale answers, RFC 8767 §4)
 };
 
 struct RenderOptions {

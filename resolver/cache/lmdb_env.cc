@@ -17,29 +17,40 @@ std::string_view from_val(const MDB_val& v) noexcept {
 
 LmdbError map_lmdb_error(int rc) noexcept {
   switch (rc) {
-    case MDB_SUCCESS: return {LmdbStatus::kOk, rc};
-    case MDB_NOTFOUND: return {LmdbStatus::kNotFound, rc};
+    case MDB_SUCCESS:
+      return {LmdbStatus::kOk, rc};
+    case MDB_NOTFOUND:
+      return {LmdbStatus::kNotFound, rc};
     case MDB_MAP_FULL:
-    case MDB_TXN_FULL: return {LmdbStatus::kMapFull, rc};
+    case MDB_TXN_FULL:
+      return {LmdbStatus::kMapFull, rc};
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
     case MDB_BAD_TXN:
     case MDB_BAD_VALSIZE:
-    case MDB_INCOMPATIBLE: return {LmdbStatus::kCorrupt, rc};
+    case MDB_INCOMPATIBLE:
+      return {LmdbStatus::kCorrupt, rc};
     case EACCES:
     case EROFS:
-    case EPERM: return {LmdbStatus::kReadOnly, rc};
+    case EPERM:
+      return {LmdbStatus::kReadOnly, rc};
     case ENOSPC:
-    case EDQUOT: return {LmdbStatus::kNoSpace, rc};
-    default: return {LmdbStatus::kOtherError, rc};
+    case EDQUOT:
+      return {LmdbStatus::kNoSpace, rc};
+    default:
+      return {LmdbStatus::kOtherError, rc};
   }
 }
 
-std::string LmdbError::what() const { return mdb_strerror(code); }
+std::string LmdbError::what() const {
+  return mdb_strerror(code);
+}
 
-LmdbEnv::~LmdbEnv() { close(); }
+LmdbEnv::~LmdbEnv() {
+  close();
+}
 
 LmdbError LmdbEnv::open(const std::string& dir, std::size_t map_bytes) noexcept {
   close();
@@ -123,8 +134,7 @@ LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept : env_(env) {
     error_ = {LmdbStatus::kOtherError, EINVAL};
     return;
   }
-  const int rc =
-      mdb_txn_begin(env.env(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0u, &txn_);
+  const int rc = mdb_txn_begin(env.env(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0u, &txn_);
   if (rc != 0) {
     txn_ = nullptr;
     error_ = map_lmdb_error(rc);
@@ -177,7 +187,9 @@ LmdbError LmdbTxn::for_each(
   return map_lmdb_error(rc == MDB_NOTFOUND ? 0 : rc);
 }
 
-LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept { return map_lmdb_error(mdb_drop(txn_, dbi, 0)); }
+LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept {
+  return map_lmdb_error(mdb_drop(txn_, dbi, 0));
+}
 
 LmdbError delete_matching(const LmdbEnv& env, MDB_dbi dbi,
                           const std::function<bool(std::string_view, std::string_view)>& doomed,

@@ -16,10 +16,10 @@ namespace holdfast::cache {
 enum class LmdbStatus : std::uint8_t {
   kOk,
   kNotFound,
-  kMapFull,      // MDB_MAP_FULL / MDB_TXN_FULL: evict, then retry
-  kCorrupt,      // MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, ...
-  kReadOnly,     // EACCES, EROFS, EPERM: degrade to memory-only
-  kNoSpace,      // ENOSPC, EDQUOT: degrade to memory-only
+  kMapFull,   // MDB_MAP_FULL / MDB_TXN_FULL: evict, then retry
+  kCorrupt,   // MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, ...
+  kReadOnly,  // EACCES, EROFS, EPERM: degrade to memory-only
+  kNoSpace,   // ENOSPC, EDQUOT: degrade to memory-only
   kOtherError,
 };
 

@@ -15,8 +15,10 @@ std::size_t per_shard(std::size_t capacity, std::size_t shards) {
 MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
     : options_(options),
       clock_(clock),
-      success_per_shard_(per_shard(options.success_capacity, std::max<std::size_t>(1, options.shards))),
-      denial_per_shard_(per_shard(options.denial_capacity, std::max<std::size_t>(1, options.shards))) {
+      success_per_shard_(
+          per_shard(options.success_capacity, std::max<std::size_t>(1, options.shards))),
+      denial_per_shard_(
+          per_shard(options.denial_capacity, std::max<std::size_t>(1, options.shards))) {
   const std::size_t shards = std::max<std::size_t>(1, options.shards);
   shards_.reserve(shards);
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());

@@ -17,7 +17,9 @@ namespace {
 constexpr std::string_view kFormatKey = "format";
 constexpr std::size_t kDeletesPerTxn = 5000;
 
-std::string format_value() { return std::to_string(kEntryFormatVersion); }
+std::string format_value() {
+  return std::to_string(kEntryFormatVersion);
+}
 
 // Opens the store in a child process and reads every record, so that a file damaged badly
 // enough to crash LMDB crashes the child, not the daemon. True when the store is sound (or absent).
@@ -59,7 +61,9 @@ std::unique_ptr<PersistentStore> PersistentStore::open(const StoreOptions& optio
   return store;
 }
 
-PersistentStore::~PersistentStore() { close(); }
+PersistentStore::~PersistentStore() {
+  close();
+}
 
 void PersistentStore::degrade(const std::string& why) {
   spdlog::error("persist {}: {}; continuing memory-only", options_.dir, why);
@@ -68,8 +72,8 @@ void PersistentStore::degrade(const std::string& why) {
 
 void PersistentStore::move_aside(const std::string& why) {
   env_.close();
-  const auto aside = std::filesystem::path(options_.dir) /
-                     ("corrupt-" + std::to_string(clock_.wall_seconds()));
+  const auto aside =
+      std::filesystem::path(options_.dir) / ("corrupt-" + std::to_string(clock_.wall_seconds()));
   std::error_code ec;
   std::filesystem::create_directories(aside, ec);
   for (const char* file : {"data.mdb", "lock.mdb"}) {
@@ -97,7 +101,8 @@ bool PersistentStore::check_format() {
     degrade("cannot write: " + write.error().what());
     return true;
   }
-  if (auto err = write.put(env_.meta(), kFormatKey, format_value()); err.status != LmdbStatus::kOk) {
+  if (auto err = write.put(env_.meta(), kFormatKey, format_value());
+      err.status != LmdbStatus::kOk) {
     degrade("cannot write: " + err.what());
     return true;
   }
@@ -317,8 +322,8 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
     }
     if (!last_used.empty()) {
       const double keep = target / static_cast<double>(used_now);
-      std::size_t drop = last_used.size() -
-                         static_cast<std::size_t>(keep * static_cast<double>(last_used.size()));
+      std::size_t drop =
+          last_used.size() - static_cast<std::size_t>(keep * static_cast<double>(last_used.size()));
       drop = std::clamp<std::size_t>(drop, 1, last_used.size());
       std::nth_element(last_used.begin(), last_used.begin() + static_cast<std::ptrdiff_t>(drop - 1),
                        last_used.end());

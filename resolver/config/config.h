@@ -144,7 +144,7 @@ struct ServerBlock {
 struct Config {
   std::vector<ServerBlock> blocks;
   PersistConfig persist;  // the one store, from the blocks' `persist` (they must agree) or defaults
-  std::string source;  // file name, or "<embedded default>"
+  std::string source;     // file name, or "<embedded default>"
   // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
   // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).
   std::vector<std::string> warnings;

@@ -22,7 +22,8 @@ void set_persist_property(const DirectiveNode& option, PersistConfig& persist) {
   const Token& arg = expect_one_arg(option, who);
   if (option.name.text == "size") {
     const auto size = parse_size(arg.text);
-    if (!size) fail_at(arg.where, who + " expects a size such as 1GiB or 512MiB, got '" + arg.text + "'");
+    if (!size)
+      fail_at(arg.where, who + " expects a size such as 1GiB or 512MiB, got '" + arg.text + "'");
     if (*size < kMinStoreBytes) fail_at(arg.where, who + " must be at least 1MiB");
     persist.size_bytes = *size;
   } else if (option.name.text == "flush") {
@@ -127,8 +128,8 @@ PersistConfig resolve_persist(const std::vector<ServerBlock>& blocks, const Pars
   }
   PersistConfig persist = first != nullptr ? *first->persist : PersistConfig{};
   if (persist.dir.empty()) {
-    persist.dir = options.default_persist_dir.empty() ? default_persist_dir()
-                                                      : options.default_persist_dir;
+    persist.dir =
+        options.default_persist_dir.empty() ? default_persist_dir() : options.default_persist_dir;
   }
   return persist;
 }

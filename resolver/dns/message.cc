@@ -8,7 +8,6 @@ namespace {
 constexpr std::size_t kQuestionFixedLen = 4;  // QTYPE, QCLASS
 constexpr std::size_t kRecordFixedLen = 10;   // TYPE, CLASS, TTL, RDLENGTH
 
-
 // Walks the records after the question; fills `query.opt`. False on any malformation.
 bool read_query_records(Bytes packet, QueryView& query) noexcept {
   bool ok = true;

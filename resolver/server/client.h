@@ -16,8 +16,8 @@ class Router;
 
 struct ClientRef {
   Transport transport = Transport::kUdp;
-  ReplySink* sink = nullptr;        // the listener the query came in on
-  const Router* router = nullptr;   // the zones served on that listener
+  ReplySink* sink = nullptr;       // the listener the query came in on
+  const Router* router = nullptr;  // the zones served on that listener
   sockaddr_storage peer{};
   std::uint64_t connection_id = 0;  // TCP only
 };

@@ -35,7 +35,8 @@ std::vector<std::uint8_t> QueryPipeline::upstream_query_for(dns::Bytes packet,
 }
 
 void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
-                                 std::vector<std::uint8_t> upstream_query, const FirstWaiter* first) {
+                                 std::vector<std::uint8_t> upstream_query,
+                                 const FirstWaiter* first) {
   auto flight = std::make_unique<Flight>(this, key, &zone, std::move(upstream_query));
   Flight* raw = flight.get();
   flights_.emplace(raw->key_text_, std::move(flight));
@@ -86,13 +87,12 @@ void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {
   if (timer.loop == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) return;
   const std::int64_t wait = std::max<std::int64_t>(0, due_ms - clock_.monotonic_ms());
-  auto callback = &timer == &deadline_timer_
-                      ? +[](uv_timer_t* t) noexcept {
-                          static_cast<QueryPipeline*>(t->data)->on_deadlines();
-                        }
-                      : +[](uv_timer_t* t) noexcept {
-                          static_cast<QueryPipeline*>(t->data)->on_refresh_timer();
-                        };
+  auto callback =
+      &timer == &deadline_timer_
+          ? +[](uv_timer_t* t) noexcept { static_cast<QueryPipeline*>(t->data)->on_deadlines(); }
+          : +[](uv_timer_t* t) noexcept {
+              static_cast<QueryPipeline*>(t->data)->on_refresh_timer();
+            };
   uv_ref(reinterpret_cast<uv_handle_t*>(&timer));
   uv_timer_start(&timer, callback, static_cast<std::uint64_t>(wait), 0);
 }
@@ -144,9 +144,9 @@ void QueryPipeline::on_refresh_timer() noexcept {
     }
     const dns::ParsedQuery parsed = dns::parse_query(pending->second.upstream_query);
     if (parsed.error == dns::QueryError::kNone) {
-      const cache::CacheKey key(pending->second.upstream_query, parsed.query.question,
-                                {parsed.query.opt && parsed.query.opt->do_bit,
-                                 parsed.query.header.cd()});
+      const cache::CacheKey key(
+          pending->second.upstream_query, parsed.query.question,
+          {parsed.query.opt && parsed.query.opt->do_bit, parsed.query.header.cd()});
       ++counters_.refreshes;
       std::vector<std::uint8_t> query = std::move(pending->second.upstream_query);
       refresh_pending_.erase(pending);

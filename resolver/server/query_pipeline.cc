@@ -47,7 +47,6 @@ QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOption
   uv_unref(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
 }
 
-
 void QueryPipeline::close() noexcept {
   close_member(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
   close_member(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
@@ -239,16 +238,15 @@ bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone,
   return true;
 }
 
-void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed,
-                                dns::Rcode rcode, std::optional<std::uint16_t> ede,
-                                const ClientRef& client, const Zone* zone) noexcept {
+void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
+                                std::optional<std::uint16_t> ede, const ClientRef& client,
+                                const Zone* zone) noexcept {
   std::size_t len = dns::write_error_reply(packet, parsed, rcode, ede, reply_);
   if (len == 0) {
     client.sink->query_done(client);
     return;
   }
-  if (parsed.error == dns::QueryError::kNone && parsed.query.edns_bad_version &&
-      parsed.query.opt) {
+  if (parsed.error == dns::QueryError::kNone && parsed.query.edns_bad_version && parsed.query.opt) {
     // BADVERS: the upper 8 bits of the 12-bit rcode live in the OPT TTL's first byte.
     dns::OptToWrite opt;
     const std::size_t opt_start = len - dns::opt_record_size(opt);
@@ -275,7 +273,8 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
                 name_len);
   }
   const bool client_do = query.opt && query.opt->do_bit;
-  dns::write_u16(out.data() + 2, client_flags(dns::read_u16(out.data() + 2), query.header, client_do));
+  dns::write_u16(out.data() + 2,
+                 client_flags(dns::read_u16(out.data() + 2), query.header, client_do));
   std::optional<dns::OptToWrite> opt;
   if (query.opt) {
     opt.emplace();
@@ -285,10 +284,12 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
     const std::size_t end = dns::write_opt_record(out, len, *opt);
     if (end != 0) {
       len = end;
-      dns::write_u16(out.data() + 10, static_cast<std::uint16_t>(dns::read_u16(out.data() + 10) + 1));
+      dns::write_u16(out.data() + 10,
+                     static_cast<std::uint16_t>(dns::read_u16(out.data() + 10) + 1));
     }
   }
-  if (client.transport == Transport::kUdp && len > dns::udp_limit(query, options_.max_udp_payload)) {
+  if (client.transport == Transport::kUdp &&
+      len > dns::udp_limit(query, options_.max_udp_payload)) {
     ++counters_.truncated;
     len = dns::truncate_reply(out, question_end, opt);
   }

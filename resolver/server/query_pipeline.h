@@ -40,9 +40,10 @@ struct PipelineCounters {
   std::uint64_t servfail = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
-  std::uint64_t store_promotions = 0;   // answers found in the store after a memory miss
-  std::uint64_t stale_answers = 0;      // answers sent stale (EDE 3 / 19)
-  std::uint64_t stale_on_timeout = 0;   // of those, because the upstream was slower than the client timer
+  std::uint64_t store_promotions = 0;  // answers found in the store after a memory miss
+  std::uint64_t stale_answers = 0;     // answers sent stale (EDE 3 / 19)
+  std::uint64_t stale_on_timeout =
+      0;  // of those, because the upstream was slower than the client timer
   std::uint64_t upstream_flights = 0;   // questions sent upstream
   std::uint64_t coalesced = 0;          // queries that joined a flight already in the air
   std::uint64_t upstream_failures = 0;  // flights that ended without a usable answer
@@ -100,8 +101,7 @@ class QueryPipeline {
   };
   void start_flight(Zone& zone, const cache::CacheKey& key,
                     std::vector<std::uint8_t> upstream_query, const FirstWaiter* first);
-  void join(Flight& flight, dns::Bytes packet, const ClientRef& client,
-            std::int64_t deadline_ms);
+  void join(Flight& flight, dns::Bytes packet, const ClientRef& client, std::int64_t deadline_ms);
   void refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                const dns::QueryView& query);
   void schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
@@ -113,8 +113,8 @@ class QueryPipeline {
   std::vector<std::uint8_t> upstream_query_for(dns::Bytes packet, const dns::QueryView& query);
 
   // Replies (query_pipeline.cc).
-  void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry,
-                     bool from_failure, dns::Rcode failure) noexcept;
+  void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry, bool from_failure,
+                     dns::Rcode failure) noexcept;
   bool answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key) noexcept;
   void reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
                    std::optional<std::uint16_t> ede, const ClientRef& client,

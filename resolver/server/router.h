@@ -17,7 +17,7 @@ namespace holdfast::server {
 // Serve-stale (RFC 8767) settings of one block, in the units the hot path uses.
 struct StalePolicy {
   bool enabled = false;
-  bool verify = true;                // ask upstream first, answer stale after client_timeout
+  bool verify = true;  // ask upstream first, answer stale after client_timeout
   std::uint32_t stale_ttl_seconds = 30;
   std::int64_t client_timeout_ms = 400;
 };

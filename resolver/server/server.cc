@@ -22,9 +22,12 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 
 const char* policy_name(config::ForwardPolicy policy) {
   switch (policy) {
-    case config::ForwardPolicy::kRandom: return "random";
-    case config::ForwardPolicy::kRoundRobin: return "round_robin";
-    case config::ForwardPolicy::kSequential: return "sequential";
+    case config::ForwardPolicy::kRandom:
+      return "random";
+    case config::ForwardPolicy::kRoundRobin:
+      return "round_robin";
+    case config::ForwardPolicy::kSequential:
+      return "sequential";
   }
   return "?";
 }
@@ -59,7 +62,8 @@ void Server::open_store() {
   std::uint32_t max_stale = 0;
   for (const config::ServerBlock& block : config_.blocks) {
     if (block.cache.serve_stale.enabled) {
-      max_stale = std::max(max_stale, static_cast<std::uint32_t>(block.cache.serve_stale.max_stale.count()));
+      max_stale = std::max(max_stale,
+                           static_cast<std::uint32_t>(block.cache.serve_stale.max_stale.count()));
     }
   }
   options.max_stale_seconds = max_stale;
@@ -77,7 +81,8 @@ Result<void> Server::start() {
     zone->name = join(block.zones, " ") + ":" + std::to_string(block.port);
     if (block.cache.enabled) {
       cache::MemoryCacheOptions cache_options;
-      cache_options.success_capacity = block.cache.disable_success ? 0 : block.cache.success_capacity;
+      cache_options.success_capacity =
+          block.cache.disable_success ? 0 : block.cache.success_capacity;
       cache_options.denial_capacity = block.cache.disable_denial ? 0 : block.cache.denial_capacity;
       cache_options.keep_ttl = block.cache.keepttl;
       const config::ServeStaleConfig& stale = block.cache.serve_stale;
@@ -101,13 +106,14 @@ Result<void> Server::start() {
     if (block.forward) {
       upstream::ForwarderOptions forwarder_options;
       forwarder_options.forward = *block.forward;
-      forwarder_options.limits = upstream::LimitOptions{block.upstream_limits.max_inflight,
-                                                        block.upstream_limits.qps,
-                                                        block.upstream_limits.burst};
+      forwarder_options.limits =
+          upstream::LimitOptions{block.upstream_limits.max_inflight, block.upstream_limits.qps,
+                                 block.upstream_limits.burst};
       forwarder_options.recheck = block.cache.serve_stale.recheck;
       zone->forwarder =
           std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed++);
-      if (auto ok = zone->forwarder->start(); !ok) return fail(zone->name + ": " + ok.error().message);
+      if (auto ok = zone->forwarder->start(); !ok)
+        return fail(zone->name + ": " + ok.error().message);
       spdlog::info("[{}] forward {} to {} (policy {}{})", zone->name, block.forward->from,
                    join(zone->forwarder->server_names(), ", "), policy_name(block.forward->policy),
                    block.forward->force_tcp ? ", force_tcp" : "");
@@ -179,7 +185,8 @@ void Server::close_all() noexcept {
   if (store_) store_->close();  // writes what is queued, syncs
   for (auto& udp : udp_) udp->close();
   for (auto& tcp : tcp_) tcp->close();
-  if (drain_timer_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&drain_timer_))) {
+  if (drain_timer_.loop != nullptr &&
+      !uv_is_closing(reinterpret_cast<uv_handle_t*>(&drain_timer_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   }
 }

@@ -100,7 +100,8 @@ class TcpListener::Connection {
     w->req.data = w;
     uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
     if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
-                 [](uv_write_t* req, int) noexcept { delete static_cast<Write*>(req->data); }) != 0) {
+                 [](uv_write_t* req, int) noexcept { delete static_cast<Write*>(req->data); }) !=
+        0) {
       delete w;
       close();
     }
@@ -152,9 +153,10 @@ Result<void> TcpListener::bind(const std::string& host, std::uint16_t port) {
   const unsigned flags = addr.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
   int rc = uv_tcp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags);
   if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_), 512, [](uv_stream_t* s, int status) noexcept {
-      static_cast<TcpListener*>(s->data)->on_connection(status);
-    });
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_), 512,
+                   [](uv_stream_t* s, int status) noexcept {
+                     static_cast<TcpListener*>(s->data)->on_connection(status);
+                   });
   }
   if (rc != 0) return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
   return {};
@@ -176,7 +178,9 @@ void TcpListener::on_connection(int status) noexcept {
   connections_.emplace(next_id_ - 1, connection);
 }
 
-void TcpListener::forget(std::uint64_t id) noexcept { connections_.erase(id); }
+void TcpListener::forget(std::uint64_t id) noexcept {
+  connections_.erase(id);
+}
 
 void TcpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept {
   auto found = connections_.find(client.connection_id);

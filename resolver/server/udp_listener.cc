@@ -17,7 +17,8 @@ Result<void> UdpListener::bind(const std::string& host, std::uint16_t port) {
   uv_udp_init(loop_, &handle_);
   handle_.data = this;
   const unsigned flags = addr.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
-  int rc = uv_udp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags | UV_UDP_REUSEADDR);
+  int rc =
+      uv_udp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags | UV_UDP_REUSEADDR);
   if (rc != 0) return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
   rc = uv_udp_recv_start(
       &handle_,
@@ -44,16 +45,17 @@ void UdpListener::on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr*
   client.router = &router_;
   std::memcpy(&client.peer, addr,
               addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-  pipeline_.handle(dns::Bytes(reinterpret_cast<const std::uint8_t*>(buf->base),
-                              static_cast<std::size_t>(nread)),
-                   client);
+  pipeline_.handle(
+      dns::Bytes(reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)),
+      client);
 }
 
 void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept {
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_))) return;
   uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(reply.data())),
                              static_cast<unsigned>(reply.size()));
-  const int rc = uv_udp_try_send(&handle_, &buf, 1, reinterpret_cast<const sockaddr*>(&client.peer));
+  const int rc =
+      uv_udp_try_send(&handle_, &buf, 1, reinterpret_cast<const sockaddr*>(&client.peer));
   if (rc >= 0) {
     ++counters_.sent;
     return;
@@ -71,7 +73,8 @@ void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept
   send->req.data = send;
   uv_buf_t copy = uv_buf_init(send->data.data(), static_cast<unsigned>(send->data.size()));
   if (uv_udp_send(&send->req, &handle_, &copy, 1, reinterpret_cast<const sockaddr*>(&client.peer),
-                  [](uv_udp_send_t* req, int) noexcept { delete static_cast<Send*>(req->data); }) != 0) {
+                  [](uv_udp_send_t* req, int) noexcept { delete static_cast<Send*>(req->data); }) !=
+      0) {
     delete send;
     ++counters_.send_errors;
     return;
@@ -85,6 +88,8 @@ void UdpListener::stop() noexcept {
   }
 }
 
-void UdpListener::close() noexcept { close_member(reinterpret_cast<uv_handle_t*>(&handle_)); }
+void UdpListener::close() noexcept {
+  close_member(reinterpret_cast<uv_handle_t*>(&handle_));
+}
 
 }  // namespace holdfast::server

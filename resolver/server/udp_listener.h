@@ -32,7 +32,8 @@ class UdpListener final : public ReplySink {
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:
-  void on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) noexcept;
+  void on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                  unsigned flags) noexcept;
 
   uv_loop_t* loop_;
   QueryPipeline& pipeline_;

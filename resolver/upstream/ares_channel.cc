@@ -9,12 +9,18 @@ namespace holdfast::upstream {
 
 const char* to_string(UpstreamStatus status) noexcept {
   switch (status) {
-    case UpstreamStatus::kAnswer: return "answer";
-    case UpstreamStatus::kTimeout: return "timeout";
-    case UpstreamStatus::kConnectionRefused: return "connection refused";
-    case UpstreamStatus::kError: return "error";
-    case UpstreamStatus::kCancelled: return "cancelled";
-    case UpstreamStatus::kOverLimit: return "over limit";
+    case UpstreamStatus::kAnswer:
+      return "answer";
+    case UpstreamStatus::kTimeout:
+      return "timeout";
+    case UpstreamStatus::kConnectionRefused:
+      return "connection refused";
+    case UpstreamStatus::kError:
+      return "error";
+    case UpstreamStatus::kCancelled:
+      return "cancelled";
+    case UpstreamStatus::kOverLimit:
+      return "over limit";
   }
   return "?";
 }
@@ -23,12 +29,17 @@ namespace {
 
 UpstreamStatus map_status(int status) noexcept {
   switch (status) {
-    case ARES_SUCCESS: return UpstreamStatus::kAnswer;
-    case ARES_ETIMEOUT: return UpstreamStatus::kTimeout;
-    case ARES_ECONNREFUSED: return UpstreamStatus::kConnectionRefused;
+    case ARES_SUCCESS:
+      return UpstreamStatus::kAnswer;
+    case ARES_ETIMEOUT:
+      return UpstreamStatus::kTimeout;
+    case ARES_ECONNREFUSED:
+      return UpstreamStatus::kConnectionRefused;
     case ARES_EDESTRUCTION:
-    case ARES_ECANCELLED: return UpstreamStatus::kCancelled;
-    default: return UpstreamStatus::kError;
+    case ARES_ECANCELLED:
+      return UpstreamStatus::kCancelled;
+    default:
+      return UpstreamStatus::kError;
   }
 }
 
@@ -81,7 +92,9 @@ Result<std::unique_ptr<AresChannel>> AresChannel::create(uv_loop_t* loop,
   return self;
 }
 
-AresChannel::~AresChannel() { close(); }
+AresChannel::~AresChannel() {
+  close();
+}
 
 void AresChannel::send(dns::Bytes query, AnswerHandler* handler) noexcept {
   if (channel_ == nullptr) {
@@ -162,8 +175,8 @@ void AresChannel::rearm_timer() noexcept {
   timeval max_wait{1, 0};
   timeval wait{};
   timeval* next = ares_timeout(channel_, &max_wait, &wait);
-  const std::uint64_t ms =
-      static_cast<std::uint64_t>(next->tv_sec) * 1000 + static_cast<std::uint64_t>(next->tv_usec) / 1000;
+  const std::uint64_t ms = static_cast<std::uint64_t>(next->tv_sec) * 1000 +
+                           static_cast<std::uint64_t>(next->tv_usec) / 1000;
   uv_timer_start(
       &timer_,
       [](uv_timer_t* timer) noexcept {

@@ -28,7 +28,8 @@ struct ChannelOptions {
 // object must outlive that run (its timer is a member).
 class AresChannel {
  public:
-  static Result<std::unique_ptr<AresChannel>> create(uv_loop_t* loop, const ChannelOptions& options);
+  static Result<std::unique_ptr<AresChannel>> create(uv_loop_t* loop,
+                                                     const ChannelOptions& options);
   ~AresChannel();
   AresChannel(const AresChannel&) = delete;
   AresChannel& operator=(const AresChannel&) = delete;
@@ -45,7 +46,8 @@ class AresChannel {
  private:
   AresChannel(uv_loop_t* loop, std::string name);
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
-  static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) noexcept;
+  static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf,
+                        int alen) noexcept;
   void update_socket(ares_socket_t fd, bool readable, bool writable) noexcept;
   void process(ares_socket_t read_fd, ares_socket_t write_fd) noexcept;
   void rearm_timer() noexcept;

@@ -12,8 +12,12 @@ namespace holdfast::upstream {
 // One request in flight: owns a copy of the query and walks the server order.
 class Forwarder::Attempt final : public AnswerHandler {
  public:
-  Attempt(Forwarder* owner, dns::Bytes query, AnswerHandler* handler, std::vector<std::size_t> order)
-      : owner_(owner), query_(query.begin(), query.end()), handler_(handler), order_(std::move(order)) {}
+  Attempt(Forwarder* owner, dns::Bytes query, AnswerHandler* handler,
+          std::vector<std::size_t> order)
+      : owner_(owner),
+        query_(query.begin(), query.end()),
+        handler_(handler),
+        order_(std::move(order)) {}
 
   void next() noexcept {
     const std::size_t server = order_[index_];
@@ -70,7 +74,9 @@ Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clo
   }
 }
 
-Forwarder::~Forwarder() { close(); }
+Forwarder::~Forwarder() {
+  close();
+}
 
 Result<void> Forwarder::start() {
   for (const config::Endpoint& endpoint : config_.to) {
@@ -116,7 +122,8 @@ std::vector<std::size_t> Forwarder::pick_order() {
       std::shuffle(order.begin(), order.end(), rng_);
       break;
     case config::ForwardPolicy::kRoundRobin:
-      std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(round_robin_next_ % order.size()),
+      std::rotate(order.begin(),
+                  order.begin() + static_cast<std::ptrdiff_t>(round_robin_next_ % order.size()),
                   order.end());
       ++round_robin_next_;
       break;

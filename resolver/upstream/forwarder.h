@@ -29,11 +29,11 @@ struct ForwarderOptions {
 };
 
 struct ForwarderCounters {
-  std::uint64_t requests = 0;       // resolve() calls
-  std::uint64_t attempts = 0;       // queries sent to a server
-  std::uint64_t failovers = 0;      // attempts after the first
-  std::uint64_t over_limit = 0;     // refused by max_concurrent
-  std::uint64_t failures = 0;       // requests that ended without a usable answer
+  std::uint64_t requests = 0;        // resolve() calls
+  std::uint64_t attempts = 0;        // queries sent to a server
+  std::uint64_t failovers = 0;       // attempts after the first
+  std::uint64_t over_limit = 0;      // refused by max_concurrent
+  std::uint64_t failures = 0;        // requests that ended without a usable answer
   std::uint64_t circuit_opened = 0;  // times every server went down
   std::uint64_t probes = 0;          // queries let through while the circuit was open
   std::uint64_t limited = 0;         // admissions refused by upstream_limits
@@ -66,7 +66,9 @@ class Forwarder {
   bool claim_probe() noexcept;
   // True for `recheck` after the circuit closed again: refreshes are spread over this period.
   bool recovering() const noexcept;
-  std::int64_t recovery_ends_ms() const noexcept { return recovered_at_ms_ + options_.recheck.count(); }
+  std::int64_t recovery_ends_ms() const noexcept {
+    return recovered_at_ms_ + options_.recheck.count();
+  }
   // upstream_limits: true, counting the query, when one more may go upstream now.
   bool admit() noexcept;
   bool would_admit() noexcept;

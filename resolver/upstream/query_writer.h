@@ -17,7 +17,8 @@ struct UpstreamQueryOptions {
 // as the client asked, EDNS(0) with our UDP size) into `out`; returns its length, 0 if `out` is
 // too small. The ID is left 0: c-ares assigns its own.
 std::size_t write_upstream_query(dns::Bytes client_packet, const dns::Question& question,
-                                 const UpstreamQueryOptions& options, dns::MutableBytes out) noexcept;
+                                 const UpstreamQueryOptions& options,
+                                 dns::MutableBytes out) noexcept;
 
 // True when `response` answers `query`'s question (same name ignoring case, type and class),
 // with QR=1, opcode QUERY and exactly one question (the check before anything is cached).

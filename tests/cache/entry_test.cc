@@ -99,7 +99,8 @@ TEST(RenderEntry, AgesEveryTtlToTheTimeLeft) {
   auto entry = make_entry(a_response(false, 300, 120), TtlPolicy{}, kNow);
   std::vector<std::uint8_t> out(512);
   ASSERT_EQ(render_entry(*entry, 100, RenderOptions{}, out), entry->wire.size());
-  for (std::uint16_t offset : entry->ttl_offsets) EXPECT_EQ(dns::read_u32(out.data() + offset), 100u);
+  for (std::uint16_t offset : entry->ttl_offsets)
+    EXPECT_EQ(dns::read_u32(out.data() + offset), 100u);
 }
 
 TEST(RenderEntry, NeverRaisesARecordTtl) {
@@ -115,7 +116,8 @@ TEST(RenderEntry, FixedModeWritesTheStaleTtl) {
   auto entry = make_entry(a_response(false), TtlPolicy{}, kNow);
   std::vector<std::uint8_t> out(512);
   render_entry(*entry, 0, RenderOptions{TtlMode::kFixed, 30}, out);
-  for (std::uint16_t offset : entry->ttl_offsets) EXPECT_EQ(dns::read_u32(out.data() + offset), 30u);
+  for (std::uint16_t offset : entry->ttl_offsets)
+    EXPECT_EQ(dns::read_u32(out.data() + offset), 30u);
 }
 
 TEST(RenderEntry, RefusesABufferThatIsTooSmall) {

@@ -18,8 +18,12 @@ inline std::vector<std::uint8_t> a_response(bool with_opt = true, std::uint32_t 
   PacketBuilder b;
   b.header(0x1234, kResponseFlags, 1, 2, 0, with_opt ? 1 : 0)
       .question("www.example.com", dns::qtype::kA)
-      .pointer(12).rr_fixed(dns::qtype::kA, dns::kClassIn, ttl1, 4).raw({192, 0, 2, 1})
-      .pointer(12).rr_fixed(dns::qtype::kA, dns::kClassIn, ttl2, 4).raw({192, 0, 2, 2});
+      .pointer(12)
+      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl1, 4)
+      .raw({192, 0, 2, 1})
+      .pointer(12)
+      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl2, 4)
+      .raw({192, 0, 2, 2});
   if (with_opt) b.opt(1232);
   return b.bytes();
 }
@@ -27,13 +31,20 @@ inline std::vector<std::uint8_t> a_response(bool with_opt = true, std::uint32_t 
 // SOA rdata: mname, rname, serial, refresh, retry, expire, minimum.
 inline std::vector<std::uint8_t> soa_rdata(std::uint32_t minimum) {
   PacketBuilder r;
-  r.name("ns.example.com").name("admin.example.com").u32(1).u32(3600).u32(600).u32(86400).u32(minimum);
+  r.name("ns.example.com")
+      .name("admin.example.com")
+      .u32(1)
+      .u32(3600)
+      .u32(600)
+      .u32(86400)
+      .u32(minimum);
   return r.bytes();
 }
 
 // A negative answer (NXDOMAIN when rcode 3, NODATA when 0) with an SOA in authority.
 inline std::vector<std::uint8_t> negative_response(std::uint8_t rcode, std::uint32_t soa_ttl,
-                                                   std::uint32_t soa_minimum, bool with_soa = true) {
+                                                   std::uint32_t soa_minimum,
+                                                   bool with_soa = true) {
   PacketBuilder b;
   b.header(0x1234, static_cast<std::uint16_t>(kResponseFlags | rcode), 1, 0, with_soa ? 1 : 0, 0)
       .question("nope.example.com", dns::qtype::kA);

@@ -99,9 +99,9 @@ TEST(Cache, ParsesPrefetchAsActive) {
 }
 
 TEST(Cache, ParsesServeStaleWithItsBlock) {
-  const ServerBlock block = parse_block(in_block(
-      "cache {\n  serve_stale 2h immediate {\n    ttl 10s\n    client_timeout 250ms\n"
-      "    recheck 5s\n  }\n}"));
+  const ServerBlock block = parse_block(
+      in_block("cache {\n  serve_stale 2h immediate {\n    ttl 10s\n    client_timeout 250ms\n"
+               "    recheck 5s\n  }\n}"));
   const ServeStaleConfig& stale = block.cache.serve_stale;
   EXPECT_TRUE(stale.enabled);
   EXPECT_EQ(stale.max_stale, seconds(7200));

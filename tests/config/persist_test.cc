@@ -22,9 +22,8 @@ TEST(Persist, IsOnByDefaultInTheDefaultDirectory) {
 }
 
 TEST(Persist, TakesADirectoryAndItsBlock) {
-  const Config config =
-      parse_ok(". {\n  persist /srv/dns {\n    size 8MiB\n    flush 50ms\n    sync 2s\n  }\n}\n",
-               kOptions);
+  const Config config = parse_ok(
+      ". {\n  persist /srv/dns {\n    size 8MiB\n    flush 50ms\n    sync 2s\n  }\n}\n", kOptions);
   EXPECT_EQ(config.persist.dir, "/srv/dns");
   EXPECT_EQ(config.persist.size_bytes, 8ull << 20);
   EXPECT_EQ(config.persist.flush, std::chrono::milliseconds(50));

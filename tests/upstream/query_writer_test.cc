@@ -13,7 +13,9 @@ using dns::testing::PacketBuilder;
 
 std::vector<std::uint8_t> client_query(const char* name, bool with_do = false) {
   PacketBuilder b;
-  b.header(0xbeef, 0x0110, 1, 0, 0, 1).question(name, dns::qtype::kA).opt(4096, with_do ? 0x8000 : 0);
+  b.header(0xbeef, 0x0110, 1, 0, 0, 1)
+      .question(name, dns::qtype::kA)
+      .opt(4096, with_do ? 0x8000 : 0);
   return b.bytes();
 }
 

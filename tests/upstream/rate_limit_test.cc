@@ -22,9 +22,8 @@ TEST(RateLimit, NeverExceedsQpsInAnyOneSecondWindow) {
     if (limit.try_acquire(t, 0)) admitted_at.push_back(t);
   }
   for (std::int64_t start = 0; start + 1000 <= 5000; start += 10) {
-    const auto in_window = std::count_if(admitted_at.begin(), admitted_at.end(), [&](auto t) {
-      return t >= start && t < start + 1000;
-    });
+    const auto in_window = std::count_if(admitted_at.begin(), admitted_at.end(),
+                                         [&](auto t) { return t >= start && t < start + 1000; });
     ASSERT_LE(in_window, 20) << "window starting at " << start << " ms";
   }
   EXPECT_GE(admitted_at.size(), 90u);  // and it does admit close to qps over time
