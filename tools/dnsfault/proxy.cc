@@ -20,14 +20,6 @@
 namespace holdfast::dnsfault {
 namespace {
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct Shutdown {
   uv_signal_t sigint;
   uv_signal_t sigterm;

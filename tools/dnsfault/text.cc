@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "base/uv_util.h"
 
@@ -169,6 +171,14 @@ bool is_loopback(const sockaddr* addr) noexcept {
     return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
   }
   return false;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace holdfast::dnsfault

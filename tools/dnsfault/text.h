@@ -21,6 +21,9 @@ namespace holdfast::dnsfault {
 // Errors on an unterminated quote.
 Result<std::vector<std::string>> tokenize(std::string_view line);
 
+// The whole file (rules, schedules, names); "cannot read PATH" otherwise.
+Result<std::string> read_file(const std::string& path);
+
 // Concatenation without `"literal" + std::string`, which trips g++ 12's -Wrestrict (bug 105329).
 std::string cat(std::initializer_list<std::string_view> parts);
 
