@@ -9,6 +9,13 @@
 
 namespace holdfast {
 
+void grow_socket_buffers(uv_handle_t* handle, int bytes) noexcept {
+  int value = bytes;
+  uv_recv_buffer_size(handle, &value);
+  value = bytes;
+  uv_send_buffer_size(handle, &value);
+}
+
 std::string format_address(const sockaddr* addr) {
   char host[INET6_ADDRSTRLEN] = {0};
   if (addr->sa_family == AF_INET) {

@@ -26,6 +26,11 @@ inline void close_member(uv_handle_t* handle) noexcept {
   if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
 }
 
+// Asks for `bytes` of kernel receive and send buffer on a UDP socket, so that a burst of
+// datagrams waits in the kernel instead of being dropped (the kernel caps it at rmem_max /
+// wmem_max). Best effort: failures are ignored.
+void grow_socket_buffers(uv_handle_t* handle, int bytes) noexcept;
+
 // "127.0.0.1:53" / "[::1]:53".
 std::string format_address(const sockaddr* addr);
 

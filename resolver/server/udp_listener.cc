@@ -6,6 +6,13 @@
 #include "base/uv_util.h"
 
 namespace holdfast::server {
+namespace {
+
+// Room for a burst of a few thousand queries while the loop is busy (a node's pods restarting
+// at once); the kernel caps it at net.core.rmem_max.
+constexpr int kSocketBufferBytes = 4 << 20;
+
+}  // namespace
 
 UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
     : loop_(loop), pipeline_(pipeline), router_(router), buffer_(65536) {}
@@ -20,6 +27,7 @@ Result<void> UdpListener::bind(const std::string& host, std::uint16_t port) {
   int rc =
       uv_udp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags | UV_UDP_REUSEADDR);
   if (rc != 0) return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
+  grow_socket_buffers(reinterpret_cast<uv_handle_t*>(&handle_), kSocketBufferBytes);
   rc = uv_udp_recv_start(
       &handle_,
       [](uv_handle_t* h, std::size_t, uv_buf_t* buf) noexcept {

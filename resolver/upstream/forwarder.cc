@@ -146,10 +146,7 @@ std::int64_t Forwarder::jittered_recheck_ms() noexcept {
 }
 
 bool Forwarder::circuit_open() const noexcept {
-  if (config_.max_fails <= 0 || servers_.empty()) return false;
-  const std::int64_t now = clock_.monotonic_ms();
-  return std::all_of(servers_.begin(), servers_.end(),
-                     [&](const Server& s) { return s.down_until_ms > now; });
+  return circuit_open_;
 }
 
 bool Forwarder::claim_probe() noexcept {
@@ -176,21 +173,29 @@ bool Forwarder::would_admit() noexcept {
 
 void Forwarder::record_result(std::size_t server, bool ok) noexcept {
   Server& s = servers_[server];
-  const bool was_open = circuit_open();
   const std::int64_t now = clock_.monotonic_ms();
   if (ok) {
     s.consecutive_fails = 0;
     s.down_until_ms = 0;
-    if (was_open) recovered_at_ms_ = now;  // refreshes are spread from here on
+    if (circuit_open_) {
+      // Only an answer closes the circuit; refreshes are spread from here on.
+      circuit_open_ = false;
+      recovered_at_ms_ = now;
+    }
     return;
   }
   ++s.consecutive_fails;
-  if (config_.max_fails > 0 && s.consecutive_fails >= config_.max_fails) {
-    s.down_until_ms = now + jittered_recheck_ms();
-    if (!was_open && circuit_open()) {
-      ++counters_.circuit_opened;
-      next_probe_ms_ = now + jittered_recheck_ms();
-    }
+  if (config_.max_fails <= 0 || s.consecutive_fails < config_.max_fails) return;
+  s.down_until_ms = now + jittered_recheck_ms();  // tried last until then
+  const bool all_down = std::all_of(servers_.begin(), servers_.end(), [&](const Server& other) {
+    return other.consecutive_fails >= config_.max_fails;
+  });
+  if (all_down && !circuit_open_) {
+    // Open until a probe (one per recheck) gets an answer: a timer running out is not a sign
+    // that the upstream is back.
+    circuit_open_ = true;
+    ++counters_.circuit_opened;
+    next_probe_ms_ = now + jittered_recheck_ms();
   }
 }
 

@@ -59,7 +59,8 @@ class Forwarder {
   // Callers ask admit() first; resolve() itself only enforces `max_concurrent` (kOverLimit).
   void resolve(dns::Bytes query, AnswerHandler* handler);
 
-  // Circuit breaker: true while every server is marked down.
+  // Circuit breaker: opens when every server has failed max_fails times in a row, closes when
+  // one answers (a probe).
   bool circuit_open() const noexcept;
   // While the circuit is open: true for at most one caller per recheck interval, whose query is
   // the probe that may close the circuit.
@@ -101,6 +102,7 @@ class Forwarder {
   std::size_t round_robin_next_ = 0;
   std::size_t inflight_ = 0;
   RateLimit limit_;
+  bool circuit_open_ = false;
   std::int64_t next_probe_ms_ = 0;
   std::int64_t recovered_at_ms_ = -(std::int64_t{1} << 40);
   ForwarderCounters counters_;

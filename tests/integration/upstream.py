@@ -62,6 +62,10 @@ class Nsd:
             "    hide-version: yes",
             "    tcp-count: 256",
             "    refuse-any: no",
+            # Debian's NSD rate-limits responses (RRL, ~200/s per bucket): floods of NXDOMAIN
+            # would be dropped or truncated, which holdfast would rightly see as timeouts.
+            "    rrl-ratelimit: 0",
+            "    rrl-whitelist-ratelimit: 0",
             "remote-control:",
             "    control-enable: no",
         ]

@@ -75,6 +75,11 @@ Result<void> UdpProxy::start(const sockaddr* listen) {
     }
     uv_udp_recv_start(&socket.handle, &UdpProxy::on_upstream_alloc, &UdpProxy::on_upstream_recv);
   }
+  // A test instrument must not drop what a burst of clients sends: room for thousands of queries.
+  grow_socket_buffers(reinterpret_cast<uv_handle_t*>(&listener_), 4 << 20);
+  for (UpstreamSocket& socket : upstream_) {
+    grow_socket_buffers(reinterpret_cast<uv_handle_t*>(&socket.handle), 4 << 20);
+  }
   uv_udp_recv_start(&listener_, &UdpProxy::on_client_alloc, &UdpProxy::on_client_recv);
   uv_timer_start(&sweep_timer_, &UdpProxy::on_sweep, kSweepIntervalMs, kSweepIntervalMs);
   return {};

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Serve-stale policy (RFC 8767): stale NXDOMAIN carries EDE 19; past MAX_STALE there is nothing
+to serve (SERVFAIL, EDE 22); `verify` waits client_timeout for the upstream, `immediate` answers
+stale at once and refreshes behind it; `serve_stale off` means SERVFAIL when the upstream is down;
+an open circuit answers misses SERVFAIL + EDE 22 at once without asking upstream. NSD (TTL 30) is
+shared; dnsfault shortens TTLs to 1 s while warming (`ttl 1`), so fresh answers after a refresh
+are easy to tell apart. Every test runs its own dnsfault and holdfast."""
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dns.rcode  # noqa: E402
+import dns.rdatatype  # noqa: E402
+
+import faultstack as fs  # noqa: E402
+import harness as h  # noqa: E402
+
+ZONE_TTL = 30
+STALE_TTL = 7
+EXPIRY_WAIT = 2.2  # past the 1 s TTL dnsfault gave the warm-up answers
+NAMES = [(h.svc_name(n, 8), "A") for n in range(20)]
+MISSING = [(f"gone-{n}.ns-8.svc.cluster.local.", "A") for n in range(20)]
+
+
+class StalePolicyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        exit_stack = contextlib.ExitStack()
+        cls.addClassCleanup(exit_stack.close)
+        cls.tmp = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="holdfast-stale-")))
+        cls.nsd = exit_stack.enter_context(fs.Nsd(cls.tmp, ttl=ZONE_TTL, negative_ttl=ZONE_TTL))
+
+    def start(self, **corefile_options) -> None:
+        name = self._testMethodName
+        self.fault = fs.FaultProxy(self.tmp, self.nsd.port, name=f"dnsfault-{name}").start()
+        self.addCleanup(self.fault.stop)
+        self.port = h.free_port(("127.0.0.1",))
+        corefile_options.setdefault("stale_ttl", f"{STALE_TTL}s")
+        self.daemon = fs.start_holdfast(
+            self.tmp, fs.stale_corefile(self.port, self.fault.port, **corefile_options), self.port,
+            name=f"holdfast-{name}", log_level="debug")
+        self.addCleanup(self.daemon.stop)
+
+    def warm(self, questions, rcode=dns.rcode.NOERROR) -> None:
+        """Caches `questions` with 1 s TTLs, then waits until they have all expired."""
+        self.fault.set_rules("ttl 1")
+        replies = fs.ask_all(self.port, questions, rate=fs.WARM_RATE)
+        self.assertEqual([fs.rcode_text(r) for r in replies],
+                         [dns.rcode.to_text(rcode)] * len(questions))
+        time.sleep(EXPIRY_WAIT)
+
+    def timed(self, qname: str, rdtype: str = "A", timeout: float = 5.0) -> fs.Reply:
+        return fs.timed_sequential(self.port, [(qname, rdtype)], timeout=timeout)[0]
+
+    # --- what is served ---------------------------------------------------------------------------
+    def test_cached_nxdomain_is_answered_stale_with_ede_19_and_its_soa(self):
+        self.start()
+        self.warm(MISSING, dns.rcode.NXDOMAIN)
+        self.fault.set_rules("blackhole")
+        replies = fs.ask_all(self.port, MISSING)
+        for r in replies:
+            self.assertEqual(fs.rcode_text(r), "NXDOMAIN", r.qname)
+            self.assertEqual(fs.ede_codes(r.msg), [fs.EDE_STALE_NXDOMAIN], r.qname)
+            self.assertEqual([(rrset.rdtype, rrset.ttl) for rrset in r.msg.authority],
+                             [(dns.rdatatype.SOA, STALE_TTL)], str(r.msg))
+        r = h.dig("127.0.0.1", self.port, MISSING[0][0], "A")
+        self.assertEqual(r.status, "NXDOMAIN", str(r))
+        self.assertIn("; EDE: 19 (Stale NXDOMAIN Answer)", r.stdout, str(r))
+
+    def test_past_max_stale_an_expired_name_gets_servfail_with_ede_22(self):
+        self.start(serve_stale="3s verify")
+        self.warm(NAMES[:5])
+        self.fault.set_rules("blackhole")
+        within = self.timed(NAMES[0][0])  # expired 1-2 s ago: inside the 3 s
+        self.assertEqual(fs.ede_codes(within.msg), [fs.EDE_STALE], str(within.msg))
+        time.sleep(3.0)  # now more than 1 s + 3 s past the answers' store time
+        for qname, rdtype in NAMES[1:5]:
+            r = self.timed(qname, rdtype)
+            self.assertEqual(fs.rcode_text(r), "SERVFAIL", str(r.msg))
+            self.assertEqual(r.msg.answer, [], str(r.msg))
+            self.assertEqual(fs.ede_codes(r.msg), [fs.EDE_NO_REACHABLE], str(r.msg))
+
+    # --- verify and immediate -----------------------------------------------------------------------
+    def test_verify_mode_waits_client_timeout_for_a_slow_upstream_then_answers_stale(self):
+        self.start(serve_stale="72h verify", client_timeout="400ms")
+        self.warm(NAMES[:1])
+        self.fault.set_rules("delay 1200")  # slower than client_timeout, faster than the 2 s attempt
+        stale = self.timed(NAMES[0][0])
+        self.assertEqual(fs.ede_codes(stale.msg), [fs.EDE_STALE], str(stale.msg))
+        self.assertGreaterEqual(stale.seconds, 0.38)
+        self.assertLess(stale.seconds, 0.8)
+        time.sleep(1.2)  # the refresh that kept going lands in the cache
+        fresh = self.timed(NAMES[0][0])
+        self.assertEqual(fs.ede_codes(fresh.msg), [], str(fresh.msg))
+        self.assertGreater(fresh.msg.answer[0].ttl, ZONE_TTL - 5, str(fresh.msg))
+        self.assertLess(fresh.seconds, 0.1)
+
+    def test_immediate_mode_answers_stale_at_once_and_refreshes_in_the_background(self):
+        self.start(serve_stale="72h immediate")
+        self.warm(NAMES[:1])
+        self.fault.set_rules("delay 300")  # the upstream works, slowly, with the zone's TTL
+        forwarded = self.fault.stats()["forwarded_upstream"]
+        stale = self.timed(NAMES[0][0])
+        self.assertEqual(fs.ede_codes(stale.msg), [fs.EDE_STALE], str(stale.msg))
+        self.assertEqual([rrset.ttl for rrset in stale.msg.answer], [STALE_TTL])
+        self.assertLess(stale.seconds, 0.1, "immediate mode must not wait for the upstream")
+        self.assertTrue(h.wait_until(
+            lambda: self.fault.stats()["forwarded_upstream"] > forwarded, 2.0), "no refresh sent")
+        time.sleep(0.6)  # the 300 ms refresh completes
+        fresh = self.timed(NAMES[0][0])
+        self.assertEqual(fs.rcode_text(fresh), "NOERROR")
+        self.assertEqual(fs.ede_codes(fresh.msg), [], str(fresh.msg))
+        self.assertEqual(fs.rdatas(fresh.msg), [fs.svc_address(NAMES[0][0])])
+        self.assertGreater(fresh.msg.answer[0].ttl, ZONE_TTL - 5, str(fresh.msg))
+        self.assertLess(fresh.seconds, 0.1, "the fresh answer must come from the cache")
+
+    def test_serve_stale_off_gives_servfail_when_the_upstream_is_down(self):
+        self.start(serve_stale="off")
+        self.warm(NAMES[:3])
+        self.fault.set_rules("blackhole")
+        for qname, rdtype in NAMES[:3]:
+            r = self.timed(qname, rdtype)
+            self.assertEqual(fs.rcode_text(r), "SERVFAIL", str(r.msg))
+            self.assertEqual(r.msg.answer, [], str(r.msg))
+            self.assertNotIn(fs.EDE_STALE, fs.ede_codes(r.msg), str(r.msg))
+
+    # --- the circuit breaker ------------------------------------------------------------------------
+    def test_with_the_circuit_open_a_miss_gets_servfail_with_ede_22_at_once_not_sent_upstream(self):
+        self.start(max_fails=2, recheck="30s")
+        self.fault.set_rules("blackhole")
+        # Two timed-out flights (2 s each, in parallel) open the circuit.
+        first = fs.ask_all(self.port, MISSING[:2], timeout=4.0)
+        self.assertEqual([fs.rcode_text(r) for r in first], ["SERVFAIL"] * 2)
+        received = self.fault.stats()["queries_received"]
+        r = self.timed(MISSING[5][0])
+        self.assertEqual(fs.rcode_text(r), "SERVFAIL", str(r.msg))
+        self.assertEqual(fs.ede_codes(r.msg), [fs.EDE_NO_REACHABLE], str(r.msg))
+        self.assertLess(r.seconds, 0.1)
+        self.assertEqual(self.fault.stats()["queries_received"], received,
+                         "a miss went upstream while the circuit was open")
+
+
+if __name__ == "__main__":
+    h.main()
