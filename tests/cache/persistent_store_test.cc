@@ -173,6 +173,28 @@ TEST_F(PersistentStoreTest, ADamagedValueIsMovedAsideAtOpen) {
   EXPECT_EQ(store->counters().moved_aside.load(), 1u);
 }
 
+TEST_F(PersistentStoreTest, AValueThatFailsValidationIsDeletedAndCounted) {
+  auto store = PersistentStore::open(options_, clock_);
+  // Another process (LMDB allows several) writes garbage under a key while the store is open.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    LmdbEnv env;
+    if (env.open(dir_.string(), options_.size_bytes).status != LmdbStatus::kOk) _exit(1);
+    LmdbTxn txn(env, LmdbTxn::Mode::kWrite);
+    txn.put(env.answers(), key(7), "not an entry");
+    _exit(txn.commit().status == LmdbStatus::kOk ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(store->entry_count(), 1u);
+  EXPECT_FALSE(store->get(key(7)));  // never trusted
+  EXPECT_EQ(store->counters().invalid_deleted.load(), 1u);
+  store->flush();
+  EXPECT_EQ(store->entry_count(), 0u);
+}
+
 TEST_F(PersistentStoreTest, AnUnwritableDirectoryDegradesToMemoryOnly) {
   if (geteuid() == 0) {
     // root ignores permissions; a path under a regular file cannot be created by anyone.
