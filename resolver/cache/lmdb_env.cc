@@ -38,6 +38,7 @@ LmdbError map_lmdb_error(int rc) noexcept {
       return {LmdbStatus::kReadOnly, rc};
     case ENOSPC:
     case EDQUOT:
+    case EIO:  // LMDB reports a short write to a full disk as EIO
       return {LmdbStatus::kNoSpace, rc};
     default:
       return {LmdbStatus::kOtherError, rc};

@@ -1,6 +1,8 @@
 #include "cache/persistent_store.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,6 +213,39 @@ TEST_F(PersistentStoreTest, AnUnwritableDirectoryDegradesToMemoryOnly) {
   store->put(key(1), entry());  // accepted and ignored
   EXPECT_FALSE(store->get(key(1)));
   fs::permissions(dir_, fs::perms::owner_all);
+}
+
+TEST_F(PersistentStoreTest, AFullDiskDegradesToMemoryOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a private tmpfs";
+  fs::create_directories(dir_);
+  // In a child with a mount namespace of its own: a 256 KiB tmpfs under a store of 8 MiB.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=256k") != 0) {
+      _exit(77);  // no mount namespaces here
+    }
+    options_.size_bytes = 8 << 20;
+    ManualClock clock(1'700'000'000);
+    auto store = PersistentStore::open(options_, clock);
+    if (store->state() != StoreState::kOpen) _exit(2);
+    for (int i = 0; i < 20'000; ++i) {
+      store->put(key(i), *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    }
+    store->flush();
+    const bool degraded = store->state() == StoreState::kMemoryOnly;
+    const bool counted = store->counters().write_errors.load() > 0;
+    store->put(key(1), *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    store->close();
+    _exit(degraded && counted ? 0 : 3);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "mount namespaces are not available";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: did not open, 3: did not degrade or count";
 }
 
 TEST_F(PersistentStoreTest, ASecondProcessSeesWhatTheFirstWrote) {
