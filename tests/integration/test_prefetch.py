@@ -10,7 +10,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-TTL = 4  # the zone's TTL; the cache keeps it as is (minimum TTL 1)
+TTL = 8  # the zone's TTL; the cache keeps it as is (minimum TTL 1)
+# The cache counts time in whole wall-clock seconds: an answer stored late in a second expires up
+# to one second early, and its remaining TTL is known to the second.
+GRAIN = 1.1
 
 
 def corefile(prefetch: bool):
@@ -43,18 +46,19 @@ class PrefetchTest(unittest.TestCase):
     def test_popular_name_is_refreshed_before_it_expires(self):
         name = h.svc_name(11, 2)
         with h.Stack(ttl=TTL, make_corefile=corefile(prefetch=True)) as stack:
-            upstream = self.ask_for(stack, name, 6.5)
+            upstream = self.ask_for(stack, name, 7.0)
         self.assertGreaterEqual(len(upstream), 2, upstream)
-        # Refreshed once less than 50 % of the 4 s TTL was left, i.e. between 2 and 4 s.
-        self.assertGreaterEqual(upstream[1], 1.9, upstream)
-        self.assertLess(upstream[1], TTL - 0.1, f"refreshed only at expiry: {upstream}")
+        # Refreshed once at most 50 % of the 8 s TTL was left (4 s in, give or take the grain),
+        # and well before it expired.
+        self.assertGreaterEqual(upstream[1], TTL / 2 - GRAIN, upstream)
+        self.assertLess(upstream[1], TTL - GRAIN - 0.5, f"refreshed only at expiry: {upstream}")
 
     def test_without_prefetch_the_name_is_asked_again_only_after_it_expires(self):
         name = h.svc_name(12, 2)
         with h.Stack(ttl=TTL, make_corefile=corefile(prefetch=False)) as stack:
-            upstream = self.ask_for(stack, name, 5.5)
+            upstream = self.ask_for(stack, name, 9.0)
         self.assertGreaterEqual(len(upstream), 2, upstream)
-        self.assertGreaterEqual(upstream[1], TTL - 0.1, upstream)
+        self.assertGreaterEqual(upstream[1], TTL - GRAIN, upstream)
 
 
 if __name__ == "__main__":
