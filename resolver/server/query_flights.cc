@@ -184,8 +184,12 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
       if (!waiter.answered) answer_waiter(waiter, zone, &*entry, false, dns::Rcode::kServFail);
     }
     if (zone.cache && entry->kind != cache::EntryKind::kUncacheable) {
-      if (zone.store != nullptr) zone.store->put(owned->key_text_, *entry);
-      zone.cache->insert(owned->key_, std::move(*entry));
+      try {
+        if (zone.store != nullptr) zone.store->put(owned->key_text_, *entry);
+        zone.cache->insert(owned->key_, std::move(*entry));
+      } catch (const std::exception&) {
+        ++counters_.internal_errors;  // out of memory: the answer went out, it is not kept
+      }
     }
     return;
   }
@@ -209,7 +213,11 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     }
   }
   if (entry && zone.cache && entry->kind == cache::EntryKind::kServfail) {
-    zone.cache->insert(owned->key_, std::move(*entry));  // refused if stale data exists
+    try {
+      zone.cache->insert(owned->key_, std::move(*entry));  // refused if stale data exists
+    } catch (const std::exception&) {
+      ++counters_.internal_errors;
+    }
   }
 }
 

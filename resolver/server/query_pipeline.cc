@@ -92,20 +92,27 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
     reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client, zone);
     return;
   }
-  if (zone->cache) {
-    if (auto hit = lookup(*zone, key)) {
-      if (hit->stale) {
-        answer_stale_or_wait(*zone, key, *hit, packet, query, client);
+  // Past this point waiting clients and refreshes allocate. Out of memory must not take the
+  // daemon down: the query is dropped (counted) and the client retries.
+  try {
+    if (zone->cache) {
+      if (auto hit = lookup(*zone, key)) {
+        if (hit->stale) {
+          answer_stale_or_wait(*zone, key, *hit, packet, query, client);
+          return;
+        }
+        ++counters_.cache_hits;
+        finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt,
+                        zone);
+        if (hit->prefetch_due) refresh(*zone, key, packet, query);
         return;
       }
-      ++counters_.cache_hits;
-      finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt, zone);
-      if (hit->prefetch_due) refresh(*zone, key, packet, query);
-      return;
+      ++counters_.cache_misses;
     }
-    ++counters_.cache_misses;
+    forward_miss(*zone, key, packet, query, client);
+  } catch (const std::exception&) {
+    ++counters_.internal_errors;
   }
-  forward_miss(*zone, key, packet, query, client);
 }
 
 std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKey& key) noexcept {

@@ -52,6 +52,7 @@ struct PipelineCounters {
   std::uint64_t refreshes = 0;          // background refreshes started (stale, prefetch)
   std::uint64_t refreshes_dropped = 0;  // spread refreshes dropped: queue full
   std::uint64_t truncated = 0;          // UDP replies sent with TC=1
+  std::uint64_t internal_errors = 0;    // queries dropped because memory ran out
 };
 
 // Loop-bound: every call on the loop given at construction.
