@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/string_hash.h"
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 
@@ -85,12 +86,6 @@ class MemoryCache {
     std::uint32_t window_hits = 0;
   };
   using Lru = std::list<Node>;
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   struct Shard {
     std::mutex mutex;
     Lru success;  // front = most recently used

@@ -60,7 +60,7 @@ void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& cli
 
 void QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                             const dns::QueryView& query) {
-  if (!zone.forwarder || flights_.count(std::string(key.view())) > 0) return;
+  if (!zone.forwarder || flights_.count(key.view()) > 0) return;
   if (zone.forwarder->circuit_open() || !zone.forwarder->admit()) return;  // a later hit retries
   ++counters_.refreshes;
   start_flight(zone, key, upstream_query_for(packet, query), nullptr);

@@ -144,7 +144,7 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
   if (zone.stale.verify && forwarder != nullptr && !forwarder->circuit_open() &&
       !forwarder->recovering()) {
     const std::int64_t deadline = clock_.monotonic_ms() + zone.stale.client_timeout_ms;
-    auto found = flights_.find(std::string(key.view()));
+    auto found = flights_.find(key.view());
     if (found != flights_.end()) {
       ++counters_.coalesced;
       join(*found->second, packet, client, deadline);
@@ -162,7 +162,7 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                                 ? dns::ede::kStaleNxdomainAnswer
                                 : dns::ede::kStaleAnswer;
   finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
-  if (forwarder == nullptr || flights_.count(std::string(key.view())) > 0) return;
+  if (forwarder == nullptr || flights_.count(key.view()) > 0) return;
   if (forwarder->circuit_open()) {
     // One probe per recheck interval finds out whether the upstream is back.
     if (forwarder->claim_probe() && forwarder->admit()) {
@@ -184,7 +184,7 @@ void QueryPipeline::forward_miss(Zone& zone, const cache::CacheKey& key, dns::By
     reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, &zone);
     return;
   }
-  auto found = flights_.find(std::string(key.view()));
+  auto found = flights_.find(key.view());
   if (found != flights_.end()) {
     ++counters_.coalesced;
     join(*found->second, packet, client, 0);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/string_hash.h"
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 #include "dns/message.h"
@@ -132,7 +133,8 @@ class QueryPipeline {
   PipelineOptions options_;
   std::mt19937_64 rng_;
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
-  std::unordered_map<std::string, std::unique_ptr<Flight>> flights_;
+  // Keyed by cache key; searched with the key's view (no allocation per lookup).
+  std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>> flights_;
   std::uint64_t next_waiter_id_ = 1;
   // verify mode: when each waiting client must be answered stale (key, waiter id).
   std::multimap<std::int64_t, std::pair<std::string, std::uint64_t>> deadlines_;

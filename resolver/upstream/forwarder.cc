@@ -167,10 +167,6 @@ bool Forwarder::admit() noexcept {
   return false;
 }
 
-bool Forwarder::would_admit() noexcept {
-  return limit_.would_admit(clock_.monotonic_ms(), inflight_);
-}
-
 void Forwarder::record_result(std::size_t server, bool ok) noexcept {
   Server& s = servers_[server];
   const std::int64_t now = clock_.monotonic_ms();

@@ -72,7 +72,6 @@ class Forwarder {
   }
   // upstream_limits: true, counting the query, when one more may go upstream now.
   bool admit() noexcept;
-  bool would_admit() noexcept;
 
   const config::ForwardConfig& config() const noexcept { return options_.forward; }
   std::size_t inflight() const noexcept { return inflight_; }
