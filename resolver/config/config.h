@@ -51,11 +51,13 @@ struct ServeStaleConfig {
   std::chrono::seconds max_stale{72 * 3600};  // how long past expiry an answer may be served
   StaleRefreshMode refresh_mode = StaleRefreshMode::kVerify;
   std::chrono::seconds stale_ttl{30};  // TTL of stale answers (RFC 8767 §4 suggests 30 s)
-  // verify: how long a client waits for the upstream before it gets the stale answer. RFC 8767
+  // verify: the longest a client waits for the upstream before it gets the stale answer. The
+  // wait itself follows the upstream's latency (see upstream/latency.h); this caps it. RFC 8767
   // §5 suggests 1.8 s; in front of glibc's 5 s timeout a node-local cache can answer sooner.
   std::chrono::milliseconds client_timeout{400};
-  // How long an upstream that failed max_fails times in a row is left alone (with jitter) before
-  // one probe query is let through.
+  // After an outage: names that were served stale and that no client asks again are refreshed
+  // in the background, spread with jitter over this period (names clients ask are refreshed at
+  // once, as they ask).
   std::chrono::milliseconds recheck{30'000};
 };
 
@@ -73,12 +75,21 @@ struct PersistConfig {
   }
 };
 
-// `upstream_limits { max_inflight N  qps N  burst N }`: what one block's forwarder group may ask
-// of its upstreams. Past a limit a query gets its stale answer at once, or SERVFAIL (EDE 22).
+// `upstream_limits { max_inflight N  qps N  burst N  queue N  queue_wait DUR  probe_interval DUR
+// probes N }`: what one block's forwarder group may ask of its upstreams. Past a limit a query with
+// stale data gets it at once; one without waits its turn in a bounded queue, and only when the
+// queue is full or its wait runs out gets SERVFAIL (EDE 22). Defaults: see README "Upstream
+// protection" for why they are safe for a fleet.
 struct UpstreamLimits {
   int max_inflight = 256;
-  int qps = 2000;
-  int burst = 500;
+  int qps = 5000;
+  int burst = 1000;
+  int queue = 10'000;  // misses waiting for a token or an in-flight slot; 0 = refuse at once
+  std::chrono::milliseconds queue_wait{3000};  // below glibc's first retry (5 s)
+  // While every upstream is down: a timed probe every probe_interval (±20 %), and at most
+  // `probes` probe queries (timed or real misses) outstanding at once.
+  std::chrono::milliseconds probe_interval{1000};
+  int probes = 2;
 };
 
 struct PrefetchConfig {

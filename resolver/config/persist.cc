@@ -1,5 +1,6 @@
 // Setup of `persist [DIR|off] { size SIZE  flush DUR  sync DUR }` and of
-// `upstream_limits { max_inflight N  qps N  burst N }`, and the merge of `persist` across blocks.
+// `upstream_limits { max_inflight N  qps N  burst N  queue N  queue_wait DUR  probe_interval DUR
+// probes N }`, and the merge of `persist` across blocks.
 #include "config/persist.h"
 
 #include <unistd.h>
@@ -97,19 +98,33 @@ void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildC
   expect_no_args(node, "directive 'upstream_limits'");
   UpstreamLimits& limits = block.upstream_limits;
   for (const DirectiveNode& option : node.children) {
-    const std::string who = "upstream_limits: '" + option.name.text + "'";
+    const std::string& name = option.name.text;
+    const std::string who = "upstream_limits: '" + name + "'";
     expect_no_block(option, who);
     const Token& arg = expect_one_arg(option, who);
+    if (name == "queue_wait" || name == "probe_interval") {
+      const auto value = expect_duration(arg, who + " expects a duration such as 1s");
+      if (value.count() < 1) fail_at(arg.where, who + " must be at least 1ms");
+      (name == "queue_wait" ? limits.queue_wait : limits.probe_interval) = value;
+      continue;
+    }
+    if (name == "queue") {  // 0 is meaningful: no queue, over the limits means SERVFAIL at once
+      limits.queue = static_cast<int>(
+          expect_integer(arg, 0, kMaxLimit, who + " expects a non-negative integer"));
+      continue;
+    }
     const int value =
         static_cast<int>(expect_integer(arg, 1, kMaxLimit, who + " expects a positive integer"));
-    if (option.name.text == "max_inflight") {
+    if (name == "max_inflight") {
       limits.max_inflight = value;
-    } else if (option.name.text == "qps") {
+    } else if (name == "qps") {
       limits.qps = value;
-    } else if (option.name.text == "burst") {
+    } else if (name == "burst") {
       limits.burst = value;
+    } else if (name == "probes") {
+      limits.probes = value;
     } else {
-      fail_at(option.name.where, "upstream_limits: unknown property '" + option.name.text + "'");
+      fail_at(option.name.where, "upstream_limits: unknown property '" + name + "'");
     }
   }
 }

@@ -129,8 +129,11 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << "\n";
   write_forward(out, block.forward);
   write_cache(out, block.cache);
-  out << "  upstream_limits: max_inflight " << block.upstream_limits.max_inflight << ", qps "
-      << block.upstream_limits.qps << ", burst " << block.upstream_limits.burst << "\n";
+  const UpstreamLimits& limits = block.upstream_limits;
+  out << "  upstream_limits: max_inflight " << limits.max_inflight << ", qps " << limits.qps
+      << ", burst " << limits.burst << ", queue " << limits.queue << ", queue_wait "
+      << format_duration(limits.queue_wait) << ", probe_interval "
+      << format_duration(limits.probe_interval) << ", probes " << limits.probes << "\n";
   out << "  log: " << (block.log ? "on" : "off") << "\n";
   out << "  errors: " << (block.errors ? "on" : "off") << "\n";
   for (const InactiveDirective& directive : block.inactive) {

@@ -35,16 +35,21 @@ std::vector<std::uint8_t> QueryPipeline::upstream_query_for(dns::Bytes packet,
 }
 
 void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
-                                 std::vector<std::uint8_t> upstream_query,
-                                 const FirstWaiter* first) {
+                                 std::vector<std::uint8_t> upstream_query, const FirstWaiter* first,
+                                 Send send) {
   auto flight = std::make_unique<Flight>(this, key, &zone, std::move(upstream_query));
   Flight* raw = flight.get();
   flights_.emplace(raw->key_text_, std::move(flight));
   ++counters_.upstream_flights;
-  // The first client joins before the query goes out: resolve() may complete synchronously
-  // (max_concurrent, a closed channel), and then it must be answered too.
+  // The first client joins before the query goes out: resolve() and submit() may complete
+  // synchronously (max_concurrent, a full queue, a closed channel), and then it must be answered.
   if (first != nullptr) join(*raw, first->packet, first->client, first->deadline_ms);
-  zone.forwarder->resolve(raw->query_, raw);  // `raw` may be gone after this line
+  // `raw` may be gone after either call; its query_ lives as long as the flight.
+  if (send == Send::kMayQueue) {
+    zone.forwarder->submit(raw->query_, raw);
+  } else {
+    zone.forwarder->resolve(raw->query_, raw);
+  }
 }
 
 void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& client,
@@ -58,30 +63,57 @@ void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& cli
   flight.waiters_.push_back(std::move(waiter));
 }
 
-void QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                             const dns::QueryView& query) {
-  if (!zone.forwarder || flights_.count(key.view()) > 0) return;
-  if (zone.forwarder->circuit_open() || !zone.forwarder->admit()) return;  // a later hit retries
+  if (!zone.forwarder || flights_.count(key.view()) > 0) return true;
+  if (!zone.forwarder->admit()) return false;
   ++counters_.refreshes;
   start_flight(zone, key, upstream_query_for(packet, query), nullptr);
+  return true;
 }
 
 void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
-                                     const dns::QueryView& query, std::int64_t not_after_ms) {
+                                     const dns::QueryView& query,
+                                     std::optional<std::int64_t> not_after_ms) {
   std::string key_text(key.view());
   if (refresh_pending_.count(key_text) > 0) return;
   if (refresh_pending_.size() >= options_.max_pending_refreshes) {
     ++counters_.refreshes_dropped;
     return;
   }
-  // Spread over what is left of the recovery period, so a returning upstream sees a trickle of
-  // refreshes instead of every stale name at once.
+  PendingRefresh pending{&zone, upstream_query_for(packet, query), !not_after_ms.has_value()};
+  if (!not_after_ms) {
+    refresh_pending_.emplace(std::move(key_text), std::move(pending));
+    return;
+  }
+  // Spread at random up to not_after, so the upstream sees a trickle of background refreshes
+  // instead of every stale name at once.
   const std::int64_t now = clock_.monotonic_ms();
-  std::uniform_int_distribution<std::int64_t> spread(now, std::max(now, not_after_ms));
+  std::uniform_int_distribution<std::int64_t> spread(now, std::max(now, *not_after_ms));
   const std::int64_t due = spread(rng_);
-  refresh_pending_.emplace(key_text, PendingRefresh{&zone, upstream_query_for(packet, query)});
+  refresh_pending_.emplace(key_text, std::move(pending));
   refresh_due_.emplace(due, std::move(key_text));
   if (refresh_due_.begin()->first == due) arm_timer(refresh_timer_, due);
+}
+
+void QueryPipeline::on_circuit_closed(upstream::Forwarder& forwarder) noexcept {
+  const std::int64_t now = clock_.monotonic_ms();
+  std::int64_t earliest = -1;
+  try {
+    for (auto& [key_text, pending] : refresh_pending_) {
+      if (!pending.awaiting_recovery || pending.zone->forwarder.get() != &forwarder) continue;
+      pending.awaiting_recovery = false;
+      // Clients asking a name refresh it at once; the rest trickle in over recheck, so a fleet
+      // of nodes that lost the upstream together does not refresh in the same second.
+      std::uniform_int_distribution<std::int64_t> spread(now, now + pending.zone->stale.recheck_ms);
+      const std::int64_t due = spread(rng_);
+      refresh_due_.emplace(due, key_text);
+      earliest = earliest < 0 ? due : std::min(earliest, due);
+    }
+  } catch (...) {
+    ++counters_.internal_errors;
+  }
+  if (earliest >= 0 && refresh_due_.begin()->first == earliest) arm_timer(refresh_timer_, earliest);
 }
 
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {
@@ -134,8 +166,8 @@ void QueryPipeline::on_refresh_timer() noexcept {
       refresh_pending_.erase(pending);
       continue;
     }
-    if (zone.forwarder->circuit_open()) {  // down again: the stale answers carry on
-      refresh_pending_.erase(pending);
+    if (zone.forwarder->circuit_open()) {  // down again: wait for the next recovery
+      pending->second.awaiting_recovery = true;
       continue;
     }
     if (!zone.forwarder->admit()) {  // over qps: try again shortly, still in order
@@ -180,6 +212,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     }
   }
   if (entry && is_usable_rcode(entry->rcode)) {
+    refresh_pending_.erase(owned->key_text_);  // fresh now: no background refresh needed
     for (const Waiter& waiter : owned->waiters_) {
       if (!waiter.answered) answer_waiter(waiter, zone, &*entry, false, dns::Rcode::kServFail);
     }
@@ -196,7 +229,10 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
 
   // The upstream failed: timeout, refused, an error rcode or an answer that does not match.
   ++counters_.upstream_failures;
-  if (zone.block->errors && status != upstream::UpstreamStatus::kCancelled) {
+  const bool local = status == upstream::UpstreamStatus::kCancelled ||
+                     status == upstream::UpstreamStatus::kRejected ||
+                     status == upstream::UpstreamStatus::kOverLimit;
+  if (zone.block->errors && !local) {
     spdlog::error("[{}] upstream query failed: {}", zone.name,
                   entry ? "error rcode" : upstream::to_string(status));
   }

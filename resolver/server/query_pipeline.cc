@@ -139,11 +139,13 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                                          const dns::QueryView& query, const ClientRef& client) {
   upstream::Forwarder* forwarder =
       zone.forwarder && zone.forwarder->covers(key.name()) ? zone.forwarder.get() : nullptr;
-  // verify (RFC 8767 §5): give the upstream client_timeout to answer first, unless it is known
-  // to be down, or it just came back and refreshes must be spread out.
+  // verify (RFC 8767 §5): give the upstream a chance to answer first — as long as its own recent
+  // latency says an answer is coming, at most client_timeout — unless it is known to be down or
+  // to answer SERVFAIL to everything.
   if (zone.stale.verify && forwarder != nullptr && !forwarder->circuit_open() &&
-      !forwarder->recovering()) {
-    const std::int64_t deadline = clock_.monotonic_ms() + zone.stale.client_timeout_ms;
+      !forwarder->degraded()) {
+    const std::int64_t deadline =
+        clock_.monotonic_ms() + forwarder->stale_wait_ms(zone.stale.client_timeout_ms);
     auto found = flights_.find(key.view());
     if (found != flights_.end()) {
       ++counters_.coalesced;
@@ -164,14 +166,17 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
   finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
   if (forwarder == nullptr || flights_.count(key.view()) > 0) return;
   if (forwarder->circuit_open()) {
-    // One probe per recheck interval finds out whether the upstream is back.
-    if (forwarder->claim_probe() && forwarder->admit()) {
+    // Refreshed when the upstream is back (the probes find out when).
+    schedule_refresh(zone, key, packet, query, std::nullopt);
+  } else if (forwarder->degraded()) {
+    // Answering SERVFAIL to everything: a trickle of refreshes finds out when it resolves again.
+    if (forwarder->claim_degraded_refresh()) {
+      ++counters_.refreshes;
       start_flight(zone, key, upstream_query_for(packet, query), nullptr);
     }
-  } else if (forwarder->recovering()) {
-    schedule_refresh(zone, key, packet, query, forwarder->recovery_ends_ms());
-  } else {
-    refresh(zone, key, packet, query);
+  } else if (!refresh(zone, key, packet, query)) {
+    // Over the limits: refreshed in the background, in the quiet that follows.
+    schedule_refresh(zone, key, packet, query, clock_.monotonic_ms() + zone.stale.recheck_ms);
   }
 }
 
@@ -190,19 +195,10 @@ void QueryPipeline::forward_miss(Zone& zone, const cache::CacheKey& key, dns::By
     join(*found->second, packet, client, 0);
     return;
   }
-  upstream::Forwarder& forwarder = *zone.forwarder;
-  const bool allowed = (!forwarder.circuit_open() || forwarder.claim_probe()) && forwarder.admit();
-  if (!allowed) {
-    // Nothing to serve and the upstream is down or at its limit: say so at once (EDE 22)
-    // rather than queue without bound.
-    ++counters_.limited;
-    ++counters_.servfail;
-    reply_error(packet, parsed, dns::Rcode::kServFail, dns::ede::kNoReachableAuthority, client,
-                &zone);
-    return;
-  }
+  // Nothing to serve: the forwarder sends it now, lets it wait its turn (limits, or a probe slot
+  // while the upstream is down), or rejects it (SERVFAIL + EDE 22 through complete()).
   const FirstWaiter first{packet, client, 0};
-  start_flight(zone, key, upstream_query_for(packet, query), &first);
+  start_flight(zone, key, upstream_query_for(packet, query), &first, Send::kMayQueue);
 }
 
 void QueryPipeline::answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry,

@@ -22,6 +22,7 @@
 #include "dns/message.h"
 #include "server/client.h"
 #include "server/router.h"
+#include "upstream/forwarder.h"
 
 namespace holdfast::server {
 
@@ -57,7 +58,7 @@ struct PipelineCounters {
 };
 
 // Loop-bound: every call on the loop given at construction.
-class QueryPipeline {
+class QueryPipeline final : public upstream::CircuitListener {
  public:
   QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options);
   ~QueryPipeline();
@@ -70,6 +71,10 @@ class QueryPipeline {
 
   // Closes the pipeline's timers (shutdown); pending spread refreshes are dropped.
   void close() noexcept;
+
+  // A forwarder's circuit closed: the names answered stale during the outage that no client has
+  // asked since are refreshed in the background, spread with jitter over `recheck`.
+  void on_circuit_closed(upstream::Forwarder& forwarder) noexcept override;
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
   const PipelineCounters& counters() const noexcept { return counters_; }
@@ -85,7 +90,11 @@ class QueryPipeline {
   struct PendingRefresh {
     Zone* zone;
     std::vector<std::uint8_t> upstream_query;
+    bool awaiting_recovery = false;  // answered stale while the circuit was open; no due time yet
   };
+  // How a flight's query goes upstream: now (the caller was admitted), or as a miss that may
+  // wait its turn in the forwarder's queue.
+  enum class Send : std::uint8_t { kAdmitted, kMayQueue };
 
   // The query path.
   std::optional<cache::Hit> lookup(Zone& zone, const cache::CacheKey& key) noexcept;
@@ -102,12 +111,16 @@ class QueryPipeline {
     std::int64_t deadline_ms;  // 0 = wait for the upstream
   };
   void start_flight(Zone& zone, const cache::CacheKey& key,
-                    std::vector<std::uint8_t> upstream_query, const FirstWaiter* first);
+                    std::vector<std::uint8_t> upstream_query, const FirstWaiter* first,
+                    Send send = Send::kAdmitted);
   void join(Flight& flight, dns::Bytes packet, const ClientRef& client, std::int64_t deadline_ms);
-  void refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+  // Starts a refresh flight now if the forwarder admits one; false when it does not.
+  bool refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                const dns::QueryView& query);
+  // Remembers a stale name for a background refresh: due at a random time in [now, not_after]
+  // or, with no due time, when the forwarder's circuit closes.
   void schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
-                        const dns::QueryView& query, std::int64_t not_after_ms);
+                        const dns::QueryView& query, std::optional<std::int64_t> not_after_ms);
   void complete(Flight* flight, int status, dns::Bytes response) noexcept;
   void on_deadlines() noexcept;
   void on_refresh_timer() noexcept;
@@ -139,7 +152,7 @@ class QueryPipeline {
   // verify mode: when each waiting client must be answered stale (key, waiter id).
   std::multimap<std::int64_t, std::pair<std::string, std::uint64_t>> deadlines_;
   uv_timer_t deadline_timer_{};
-  // Refreshes spread over the recovery period after an outage, by due time.
+  // Background refreshes of stale names, by due time (spread over `recheck`).
   std::multimap<std::int64_t, std::string> refresh_due_;
   std::unordered_map<std::string, PendingRefresh> refresh_pending_;
   uv_timer_t refresh_timer_{};

@@ -19,7 +19,8 @@ struct StalePolicy {
   bool enabled = false;
   bool verify = true;  // ask upstream first, answer stale after client_timeout
   std::uint32_t stale_ttl_seconds = 30;
-  std::int64_t client_timeout_ms = 400;
+  std::int64_t client_timeout_ms = 400;  // the cap of the wait, which follows upstream latency
+  std::int64_t recheck_ms = 30'000;      // background refreshes after an outage spread over this
 };
 
 // What one server block needs at query time. Owned by the Server; shared by its listeners.

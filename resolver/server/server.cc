@@ -98,6 +98,7 @@ Result<void> Server::start() {
       zone->stale.verify = stale.refresh_mode == config::StaleRefreshMode::kVerify;
       zone->stale.stale_ttl_seconds = static_cast<std::uint32_t>(stale.stale_ttl.count());
       zone->stale.client_timeout_ms = stale.client_timeout.count();
+      zone->stale.recheck_ms = stale.recheck.count();
       if (store_ && store_->state() == cache::StoreState::kOpen) zone->store = store_.get();
       zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
                                           block.cache.denial_min_ttl, block.cache.denial_max_ttl,
@@ -106,12 +107,17 @@ Result<void> Server::start() {
     if (block.forward) {
       upstream::ForwarderOptions forwarder_options;
       forwarder_options.forward = *block.forward;
+      const config::UpstreamLimits& limits = block.upstream_limits;
       forwarder_options.limits =
-          upstream::LimitOptions{block.upstream_limits.max_inflight, block.upstream_limits.qps,
-                                 block.upstream_limits.burst};
-      forwarder_options.recheck = block.cache.serve_stale.recheck;
+          upstream::LimitOptions{limits.max_inflight, limits.qps, limits.burst};
+      forwarder_options.queue = static_cast<std::size_t>(limits.queue);
+      forwarder_options.queue_wait = limits.queue_wait;
+      forwarder_options.probe_interval = limits.probe_interval;
+      forwarder_options.probes = limits.probes;
+      forwarder_options.name = zone->name;
       zone->forwarder =
           std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed++);
+      zone->forwarder->set_listener(&pipeline_);
       if (auto ok = zone->forwarder->start(); !ok)
         return fail(zone->name + ": " + ok.error().message);
       spdlog::info("[{}] forward {} to {} (policy {}{})", zone->name, block.forward->from,

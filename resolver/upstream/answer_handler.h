@@ -14,6 +14,7 @@ enum class UpstreamStatus : std::uint8_t {
   kError,              // any other network or protocol failure
   kCancelled,          // the channel is shutting down
   kOverLimit,          // refused locally: max_concurrent reached
+  kRejected,           // not sent: the admission queue was full or the wait ran out
 };
 
 const char* to_string(UpstreamStatus status) noexcept;

@@ -21,6 +21,8 @@ const char* to_string(UpstreamStatus status) noexcept {
       return "cancelled";
     case UpstreamStatus::kOverLimit:
       return "over limit";
+    case UpstreamStatus::kRejected:
+      return "rejected by upstream_limits";
   }
   return "?";
 }

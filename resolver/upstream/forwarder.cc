@@ -1,5 +1,7 @@
-// Forwarder groups: server choice by policy, failover, health by consecutive failures.
+// Forwarder groups: server choice by policy, failover, and the attempts in flight.
 #include "upstream/forwarder.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <numeric>
@@ -23,26 +25,32 @@ class Forwarder::Attempt final : public AnswerHandler {
     const std::size_t server = order_[index_];
     ++owner_->counters_.attempts;
     if (index_ > 0) ++owner_->counters_.failovers;
-    owner_->servers_[server].channel->send(query_, this);
+    sent_ms_ = owner_->clock_.monotonic_ms();
+    owner_->circuit_.on_sent(server, sent_ms_);
+    owner_->servers_[server]->send(query_, this);
   }
 
   void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
     const std::size_t server = order_[index_];
-    bool ok = status == UpstreamStatus::kAnswer;
-    if (ok) {
+    bool usable = false;
+    if (status == UpstreamStatus::kAnswer) {
+      // Any answer proves the server alive, whatever its rcode; the rcode only decides whether
+      // the next server is worth asking.
+      owner_->on_answer(server, sent_ms_, query_, response);
       auto header = dns::read_header(response);
       const auto rcode = header ? static_cast<dns::Rcode>(header->rcode()) : dns::Rcode::kServFail;
-      ok = header && rcode != dns::Rcode::kServFail && rcode != dns::Rcode::kRefused &&
-           rcode != dns::Rcode::kNotImp && rcode != dns::Rcode::kFormErr;
+      usable = header && rcode != dns::Rcode::kServFail && rcode != dns::Rcode::kRefused &&
+               rcode != dns::Rcode::kNotImp && rcode != dns::Rcode::kFormErr;
+    } else {
+      owner_->on_failure(server, status);
     }
-    if (status != UpstreamStatus::kCancelled) owner_->record_result(server, ok);
     const bool can_retry = status != UpstreamStatus::kCancelled && index_ + 1 < order_.size();
-    if (!ok && can_retry) {
+    if (!usable && can_retry) {
       ++index_;
       next();
       return;
     }
-    if (!ok) ++owner_->counters_.failures;
+    if (!usable) ++owner_->counters_.failures;
     AnswerHandler* handler = handler_;
     owner_->finish(this);  // deletes this
     handler->on_upstream_answer(status, response);
@@ -54,6 +62,7 @@ class Forwarder::Attempt final : public AnswerHandler {
   AnswerHandler* handler_;
   std::vector<std::size_t> order_;
   std::size_t index_ = 0;
+  std::int64_t sent_ms_ = 0;
 };
 
 Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clock& clock,
@@ -63,7 +72,12 @@ Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clo
       config_(options_.forward),
       clock_(clock),
       rng_(seed),
-      limit_(options.limits) {
+      limit_(options.limits),
+      queue_(options.queue),
+      circuit_(options.forward.to.size(),
+               CircuitOptions{options.forward.max_fails, options.probe_interval.count(),
+                              options.probes},
+               seed ^ 0x9e3779b97f4a7c15ULL) {
   std::string wire;
   dns::text_to_wire(config_.from, wire);
   from_wire_.push_back(wire);
@@ -87,14 +101,22 @@ Result<void> Forwarder::start() {
     options.timeout = options_.attempt_timeout;
     auto channel = AresChannel::create(loop_, options);
     if (!channel) return fail(channel.error().message);
-    servers_.push_back(Server{std::move(*channel), 0, 0});
+    servers_.push_back(std::move(*channel));
   }
   if (servers_.empty()) return fail("forward " + config_.from + ": no upstream servers");
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
   return {};
 }
 
 void Forwarder::close() noexcept {
-  for (Server& server : servers_) server.channel->close();
+  if (closed_) return;
+  closed_ = true;
+  while (!queue_.empty()) reject(queue_.pop().handler, UpstreamStatus::kCancelled);
+  for (auto& channel : servers_) channel->close();
+  if (timer_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  }
 }
 
 bool Forwarder::covers(dns::Bytes lower_name) const noexcept {
@@ -110,7 +132,7 @@ bool Forwarder::covers(dns::Bytes lower_name) const noexcept {
 
 std::vector<std::string> Forwarder::server_names() const {
   std::vector<std::string> names;
-  for (const Server& server : servers_) names.push_back(server.channel->name());
+  for (const auto& channel : servers_) names.push_back(channel->name());
   return names;
 }
 
@@ -130,69 +152,13 @@ std::vector<std::size_t> Forwarder::pick_order() {
     case config::ForwardPolicy::kSequential:
       break;
   }
-  // Healthy servers first, keeping the policy's order among each group.
-  const std::int64_t now = clock_.monotonic_ms();
+  // Healthy servers first, keeping the policy's order among each group; a down server is still
+  // asked last (as CoreDNS does when every upstream is marked down).
   std::stable_partition(order.begin(), order.end(),
-                        [&](std::size_t i) { return servers_[i].down_until_ms <= now; });
+                        [&](std::size_t i) { return !circuit_.down(i); });
   // Try at most three servers: past that the client has long given up.
   if (order.size() > 3) order.resize(3);
   return order;
-}
-
-std::int64_t Forwarder::jittered_recheck_ms() noexcept {
-  // ±20 %: nodes that lost their upstream together do not all probe it in the same instant.
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return static_cast<std::int64_t>(static_cast<double>(options_.recheck.count()) * jitter(rng_));
-}
-
-bool Forwarder::circuit_open() const noexcept {
-  return circuit_open_;
-}
-
-bool Forwarder::claim_probe() noexcept {
-  const std::int64_t now = clock_.monotonic_ms();
-  if (now < next_probe_ms_) return false;
-  next_probe_ms_ = now + jittered_recheck_ms();
-  ++counters_.probes;
-  return true;
-}
-
-bool Forwarder::recovering() const noexcept {
-  return clock_.monotonic_ms() < recovery_ends_ms();
-}
-
-bool Forwarder::admit() noexcept {
-  if (limit_.try_acquire(clock_.monotonic_ms(), inflight_)) return true;
-  ++counters_.limited;
-  return false;
-}
-
-void Forwarder::record_result(std::size_t server, bool ok) noexcept {
-  Server& s = servers_[server];
-  const std::int64_t now = clock_.monotonic_ms();
-  if (ok) {
-    s.consecutive_fails = 0;
-    s.down_until_ms = 0;
-    if (circuit_open_) {
-      // Only an answer closes the circuit; refreshes are spread from here on.
-      circuit_open_ = false;
-      recovered_at_ms_ = now;
-    }
-    return;
-  }
-  ++s.consecutive_fails;
-  if (config_.max_fails <= 0 || s.consecutive_fails < config_.max_fails) return;
-  s.down_until_ms = now + jittered_recheck_ms();  // tried last until then
-  const bool all_down = std::all_of(servers_.begin(), servers_.end(), [&](const Server& other) {
-    return other.consecutive_fails >= config_.max_fails;
-  });
-  if (all_down && !circuit_open_) {
-    // Open until a probe (one per recheck) gets an answer: a timer running out is not a sign
-    // that the upstream is back.
-    circuit_open_ = true;
-    ++counters_.circuit_opened;
-    next_probe_ms_ = now + jittered_recheck_ms();
-  }
 }
 
 void Forwarder::resolve(dns::Bytes query, AnswerHandler* handler) {
@@ -206,11 +172,15 @@ void Forwarder::resolve(dns::Bytes query, AnswerHandler* handler) {
   // Owned by itself until finish(): closing the channels completes every attempt (kCancelled).
   auto* attempt = new Attempt(this, query, handler, pick_order());
   attempt->next();
+  rearm();
 }
 
 void Forwarder::finish(Attempt* attempt) noexcept {
   --inflight_;
   delete attempt;
+  // An in-flight slot is free: a waiting miss may go (on the next turn of the loop, not inside
+  // this c-ares callback).
+  if (!queue_.empty()) arm(0);
 }
 
 }  // namespace holdfast::upstream

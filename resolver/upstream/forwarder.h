@@ -1,9 +1,11 @@
 // A forwarder group: the upstream servers of one `forward` directive, the policy that picks
-// among them, failover to the next server, and the max_concurrent bound.
+// among them, failover, and the protection of those servers (upstream_limits, the admission
+// queue, the circuit breaker with its probes, latency and SERVFAIL tracking).
 #pragma once
 
 #include <uv.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -13,30 +15,55 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "config/config.h"
+#include "upstream/admission_queue.h"
 #include "upstream/answer_handler.h"
 #include "upstream/ares_channel.h"
+#include "upstream/circuit.h"
+#include "upstream/latency.h"
 #include "upstream/rate_limit.h"
+#include "upstream/servfail_streak.h"
 
 namespace holdfast::upstream {
 
 struct ForwarderOptions {
   config::ForwardConfig forward;
   LimitOptions limits;
-  // How long a server that failed max_fails times in a row is left alone (±20 % jitter), and the
-  // spacing of probes while every server is down; also the length of the recovery period.
-  std::chrono::milliseconds recheck{30'000};
+  std::size_t queue = 10'000;
+  std::chrono::milliseconds queue_wait{3000};
+  std::chrono::milliseconds probe_interval{1000};
+  int probes = 2;
   std::chrono::milliseconds attempt_timeout{2000};
+  std::string name;  // for log lines, e.g. "cluster.local.:53"
 };
 
 struct ForwarderCounters {
-  std::uint64_t requests = 0;        // resolve() calls
-  std::uint64_t attempts = 0;        // queries sent to a server
-  std::uint64_t failovers = 0;       // attempts after the first
-  std::uint64_t over_limit = 0;      // refused by max_concurrent
-  std::uint64_t failures = 0;        // requests that ended without a usable answer
-  std::uint64_t circuit_opened = 0;  // times every server went down
-  std::uint64_t probes = 0;          // queries let through while the circuit was open
-  std::uint64_t limited = 0;         // admissions refused by upstream_limits
+  std::uint64_t requests = 0;          // resolve() calls
+  std::uint64_t attempts = 0;          // queries sent to a server
+  std::uint64_t failovers = 0;         // attempts after the first
+  std::uint64_t over_limit = 0;        // refused by max_concurrent
+  std::uint64_t failures = 0;          // requests that ended without a usable answer
+  std::uint64_t circuit_opened = 0;    // times every server went down
+  std::uint64_t circuit_closed = 0;    // times a server answered again after that
+  std::uint64_t probes = 0;            // misses let through while the circuit was open
+  std::uint64_t health_checks = 0;     // timed probes of down servers
+  std::uint64_t silences = 0;          // servers marked down for answering nothing (latency)
+  std::uint64_t limited = 0;           // admissions refused by upstream_limits
+  std::uint64_t queued = 0;            // misses that waited in the admission queue
+  std::uint64_t queue_full = 0;        // misses rejected: the queue was full
+  std::uint64_t queue_expired = 0;     // misses rejected: their wait ran out
+  std::uint64_t queue_peak = 0;        // the longest the queue has been
+  std::uint64_t degraded_periods = 0;  // times the upstream answered SERVFAIL to everything
+};
+
+class Forwarder;
+
+// Told when a group's circuit closes (an upstream answered after every one was down).
+class CircuitListener {
+ public:
+  virtual void on_circuit_closed(Forwarder& forwarder) noexcept = 0;
+
+ protected:
+  ~CircuitListener() = default;
 };
 
 // Loop-bound: create, start, use and close on one loop.
@@ -49,61 +76,85 @@ class Forwarder {
   Forwarder& operator=(const Forwarder&) = delete;
 
   Result<void> start();
+  // Rejects what waits in the queue (kCancelled), cancels what is in flight, closes the timer.
   void close() noexcept;
+  void set_listener(CircuitListener* listener) noexcept { listener_ = listener; }
 
   // True when a lower-cased wire name is inside FROM and outside every `except` zone.
   bool covers(dns::Bytes lower_name) const noexcept;
 
-  // Resolves `query` (a complete query, copied), trying servers by policy until one answers
-  // with something other than SERVFAIL/REFUSED or attempts run out. `handler` is called once.
-  // Callers ask admit() first; resolve() itself only enforces `max_concurrent` (kOverLimit).
-  void resolve(dns::Bytes query, AnswerHandler* handler);
-
-  // Circuit breaker: opens when every server has failed max_fails times in a row, closes when
-  // one answers (a probe).
-  bool circuit_open() const noexcept;
-  // While the circuit is open: true for at most one caller per recheck interval, whose query is
-  // the probe that may close the circuit.
-  bool claim_probe() noexcept;
-  // True for `recheck` after the circuit closed again: refreshes are spread over this period.
-  bool recovering() const noexcept;
-  std::int64_t recovery_ends_ms() const noexcept {
-    return recovered_at_ms_ + options_.recheck.count();
-  }
-  // upstream_limits: true, counting the query, when one more may go upstream now.
+  // For a question that has stale data to fall back on (a refresh, a verify-mode wait): true,
+  // taking a token, when it may go upstream now — the circuit is closed, no miss is waiting in
+  // the queue, and upstream_limits allow it. Then call resolve().
   bool admit() noexcept;
+  // Resolves `query` (a complete query, copied), trying servers by policy until one answers
+  // with something other than SERVFAIL/REFUSED/NOTIMP/FORMERR or attempts run out. `handler` is
+  // called once. Only `max_concurrent` is enforced here (kOverLimit).
+  void resolve(dns::Bytes query, AnswerHandler* handler);
+  // For a question without data (a miss): sends it now if the limits allow, else queues it in
+  // FIFO order until they do (or, while the circuit is open, until a probe slot is free). The
+  // handler gets kRejected — possibly before submit() returns — when the queue is full or the
+  // wait runs out. `query` is not copied until it is sent: it must live until the handler runs.
+  void submit(dns::Bytes query, AnswerHandler* handler);
+
+  // Every server is down: stale answers go out at once, misses are probes or wait.
+  bool circuit_open() const noexcept { return circuit_.open(); }
+  // The upstream answers, but SERVFAIL to every question (ServfailStreak).
+  bool degraded() const noexcept { return servfail_.degraded(); }
+  // verify mode: how long a client waits for a fresh answer before its stale one, at most cap.
+  std::int64_t stale_wait_ms(std::int64_t cap_ms) const noexcept {
+    return latency_.stale_wait_ms(cap_ms);
+  }
+  // While degraded: true for one refresh of a stale name per probe_interval.
+  bool claim_degraded_refresh() noexcept;
 
   const config::ForwardConfig& config() const noexcept { return options_.forward; }
+  const ForwarderOptions& options() const noexcept { return options_; }
   std::size_t inflight() const noexcept { return inflight_; }
+  std::size_t queue_length() const noexcept { return queue_.size(); }
   const ForwarderCounters& counters() const noexcept { return counters_; }
   std::vector<std::string> server_names() const;
 
  private:
-  struct Server {
-    std::unique_ptr<AresChannel> channel;
-    int consecutive_fails = 0;
-    std::int64_t down_until_ms = 0;
-  };
   class Attempt;
+  class HealthCheck;
 
   std::vector<std::size_t> pick_order();
-  void record_result(std::size_t server, bool ok) noexcept;
   void finish(Attempt* attempt) noexcept;
-  std::int64_t jittered_recheck_ms() noexcept;
+  // Transport evidence from attempts and health checks.
+  void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query,
+                 dns::Bytes response) noexcept;
+  void on_failure(std::size_t server, UpstreamStatus status) noexcept;
+  void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
+  void send_health_check(std::size_t server) noexcept;
+  // The timer: silence detection, timed probes, draining and expiring the queue.
+  void tick() noexcept;
+  void pump(std::int64_t now_ms) noexcept;
+  bool may_send_queued(std::int64_t now_ms) noexcept;
+  void reject(AnswerHandler* handler, UpstreamStatus status) noexcept;
+  void arm(std::int64_t delay_ms) noexcept;
+  void rearm() noexcept;
 
   uv_loop_t* loop_;
   ForwarderOptions options_;
   const config::ForwardConfig& config_;
   const Clock& clock_;
   std::mt19937_64 rng_;
-  std::vector<Server> servers_;
+  std::vector<std::unique_ptr<AresChannel>> servers_;
   std::vector<std::string> from_wire_;  // [0] = FROM, then the except zones
   std::size_t round_robin_next_ = 0;
   std::size_t inflight_ = 0;
   RateLimit limit_;
-  bool circuit_open_ = false;
-  std::int64_t next_probe_ms_ = 0;
-  std::int64_t recovered_at_ms_ = -(std::int64_t{1} << 40);
+  AdmissionQueue queue_;
+  Circuit circuit_;
+  LatencyTracker latency_;
+  ServfailStreak servfail_;
+  std::int64_t next_degraded_refresh_ms_ = 0;
+  bool queue_saturated_ = false;
+  std::uint64_t rejected_while_saturated_ = 0;
+  CircuitListener* listener_ = nullptr;
+  uv_timer_t timer_{};
+  bool closed_ = false;
   ForwarderCounters counters_;
 };
 

@@ -37,6 +37,25 @@ bool RateLimit::would_admit(std::int64_t now_ms, std::size_t inflight) noexcept 
          window_count() < options_.qps;
 }
 
+std::int64_t RateLimit::next_admit_ms(std::int64_t now_ms) noexcept {
+  advance(now_ms);
+  std::int64_t at = now_ms;
+  if (tokens_ < 1.0) {
+    const double wait_ms = (1.0 - tokens_) * 1000.0 / std::max(1, options_.qps);
+    at = std::max(at, now_ms + static_cast<std::int64_t>(wait_ms) + 1);
+  }
+  if (window_count() >= options_.qps) {
+    // Room comes back when the oldest non-empty slot leaves the window.
+    for (std::int64_t e = slot_epoch_ - kSlots + 1; e <= slot_epoch_; ++e) {
+      if (e >= 0 && slots_[static_cast<std::size_t>(e % kSlots)] > 0) {
+        at = std::max(at, (e + kSlots) * (1000 / kSlots));
+        break;
+      }
+    }
+  }
+  return at;
+}
+
 bool RateLimit::try_acquire(std::int64_t now_ms, std::size_t inflight) noexcept {
   if (!would_admit(now_ms, inflight)) return false;
   tokens_ -= 1.0;

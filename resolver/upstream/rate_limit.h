@@ -9,8 +9,8 @@ namespace holdfast::upstream {
 
 struct LimitOptions {
   int max_inflight = 256;
-  int qps = 2000;
-  int burst = 500;
+  int qps = 5000;
+  int burst = 1000;
 };
 
 // Loop-bound; times are monotonic milliseconds passed in by the caller (tests move them).
@@ -23,6 +23,10 @@ class RateLimit {
   bool try_acquire(std::int64_t now_ms, std::size_t inflight) noexcept;
   // True when try_acquire would succeed (for deciding, without taking anything).
   bool would_admit(std::int64_t now_ms, std::size_t inflight) noexcept;
+
+  // The earliest time at or after `now_ms` when a token and room in the one-second window are
+  // both there (ignoring the in-flight bound, which frees when an answer comes).
+  std::int64_t next_admit_ms(std::int64_t now_ms) noexcept;
 
   const LimitOptions& options() const noexcept { return options_; }
 

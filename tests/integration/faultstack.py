@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import selectors
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -51,8 +52,9 @@ Nsd = h.Nsd  # response-rate limiting is off in the harness's NSD
 def stale_corefile(port: int, upstream_port: int, *, serve_stale: str = "72h verify",
                    stale_ttl: str = "7s", client_timeout: str = "400ms", recheck: str = "30s",
                    max_fails: int = 2, success: str = "9984 30 1", denial: str = "9984 5 1",
-                   limits: Optional[dict[str, int]] = None, persist: Optional[str] = None) -> str:
-    """One cluster.local block on 127.0.0.1:port forwarding to 127.0.0.1:upstream_port, with
+                   limits: Optional[dict[str, object]] = None, persist: Optional[str] = None,
+                   zone: str = "cluster.local") -> str:
+    """One `zone` block (cluster.local) on 127.0.0.1:port forwarding to 127.0.0.1:upstream_port, with
     minimum TTLs of 1 s (so short zone TTLs expire quickly). `serve_stale="off"` disables serving
     stale; `persist` is a directory, "off", or a whole `DIR { ... }` clause."""
     if serve_stale == "off":
@@ -68,7 +70,7 @@ def stale_corefile(port: int, upstream_port: int, *, serve_stale: str = "72h ver
         limits_text = ("    upstream_limits {\n" +
                        "".join(f"        {k} {v}\n" for k, v in limits.items()) + "    }\n")
     persist_text = f"    persist {persist}\n" if persist else ""
-    return (f"cluster.local:{port} {{\n"
+    return (f"{zone}:{port} {{\n"
             f"    bind 127.0.0.1\n"
             f"    forward . 127.0.0.1:{upstream_port} {{\n"
             f"        max_fails {max_fails}\n"
@@ -378,6 +380,62 @@ def name_wire(qname: str) -> bytes:
     for label in qname.rstrip(".").split("."):
         out += bytes([len(label)]) + label.encode()
     return out + b"\x00"
+
+
+@dataclasses.dataclass
+class PerfReply:
+    qname: str
+    rcode: str        # "NOERROR", "SERVFAIL", ... as dnsperf prints it
+    seconds: float
+
+
+def dnsperf_burst(port: int, qnames: Sequence[str], workdir: Path, *, qps: int = 50_000,
+                  outstanding: int = 10_000, timeout: float = 5.0,
+                  background: bool = False):
+    """Sends every name (type A) once with dnsperf at up to `qps` (a burst: 10,000 names at
+    50k q/s take 0.2 s), at most `outstanding` unanswered, each waiting at most `timeout`.
+    Returns (replies in answer order, number lost), or with `background` the Popen whose
+    communicate() output parse_dnsperf() reads."""
+    names = Path(workdir) / f"burst-{qnames[0].split('.')[0]}-{len(qnames)}.txt"
+    names.write_text("".join(f"{q} A\n" for q in qnames))
+    argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(names), "-n", "1",
+            "-c", "4", "-q", str(outstanding), "-Q", str(qps), "-t", str(timeout), "-b", "4096",
+            "-v"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if background:
+        return proc
+    out, _ = proc.communicate(timeout=timeout + 60)
+    return parse_dnsperf(out)
+
+
+def parse_dnsperf(out: str) -> tuple[list[PerfReply], int]:
+    replies = []
+    lost = 0
+    for line in out.splitlines():
+        if line.startswith("> "):
+            parts = line[2:].split()
+            if len(parts) >= 4 and parts[0] != "T":
+                replies.append(PerfReply(parts[1], parts[0], float(parts[-1])))
+        elif line.strip().startswith("Queries lost:"):
+            lost = int(line.split()[2])
+    return replies, lost
+
+
+def log_lines(daemon: h.Holdfast, text: str) -> list[str]:
+    """The lines of the daemon's log (stderr) that contain `text`."""
+    path = daemon.dir / "stderr.log"
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(errors="replace").splitlines() if text in line]
+
+
+def wait_for_log(daemon: h.Holdfast, text: str, timeout: float, count: int = 1) -> bool:
+    """Polls the daemon's log until `count` lines contain `text` (bounded by `timeout`)."""
+    return h.wait_until(lambda: len(log_lines(daemon, text)) >= count, timeout, interval=0.05)
+
+
+CIRCUIT_OPEN = "circuit open:"
+CIRCUIT_CLOSED = "circuit closed:"
 
 
 def rcode_text(reply: Reply) -> str:

@@ -12,6 +12,8 @@ import dns.reversename
 # ------------------------------------------------------------------------------------------------
 NAMESPACES = 10       # ns-0 .. ns-9
 SERVICES = 100        # svc-0 .. svc-99 per namespace -> 1,000 services
+WILD_ZONE = "wild.cluster.local."  # *.wild.cluster.local. A WILD_A: as many NOERROR names as a test needs
+WILD_A = "10.250.0.1"
 BIG_A_COUNT = 100     # big.cluster.local: 100 A records, about 1,650 bytes on the wire
 MEDIUM_A_COUNT = 50   # medium.cluster.local: about 850 bytes: > 512, < 1232
 
@@ -62,6 +64,11 @@ def _soa(zone: str, negative_ttl: int) -> str:
             f"{zone} 3600 IN NS ns.cluster.local.\n")
 
 
+def wild_name(label: str) -> str:
+    """A name the wildcard answers NOERROR (A WILD_A): LABEL.wild.cluster.local."""
+    return f"{label}.{WILD_ZONE}"
+
+
 def write_zones(directory: Path, ttl: int = 30, negative_ttl: int = 5) -> dict[str, str]:
     """Writes the test zones into `directory`; returns {zone name: file name}."""
     cl = [f"$TTL {ttl}\n", _soa("cluster.local.", negative_ttl), "ns.cluster.local. 3600 IN A 127.0.0.1\n"]
@@ -78,6 +85,7 @@ def write_zones(directory: Path, ttl: int = 30, negative_ttl: int = 5) -> dict[s
                 rev6.append(f"{ptr6_name(n, m)} IN PTR {name}\n")
             if has_txt(n):
                 cl.append(f"{name} IN TXT " + " ".join(f'"{t}"' for t in svc_txt(n, m)) + "\n")
+    cl.append(f"*.{WILD_ZONE} IN A {WILD_A}\n")
     for i in range(BIG_A_COUNT):
         cl.append(f"big.cluster.local. IN A 10.200.{i // 250}.{i % 250 + 1}\n")
     for i in range(MEDIUM_A_COUNT):
