@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 #include "config/arguments.h"
 #include "config/config_error.h"
@@ -99,6 +101,11 @@ void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildC
   UpstreamLimits& limits = block.upstream_limits;
   for (const DirectiveNode& option : node.children) {
     const std::string& name = option.name.text;
+    static constexpr std::string_view kKnown[] = {
+        "max_inflight", "qps", "burst", "queue", "queue_wait", "probe_interval", "probes"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown)) {
+      fail_at(option.name.where, "upstream_limits: unknown property '" + name + "'");
+    }
     const std::string who = "upstream_limits: '" + name + "'";
     expect_no_block(option, who);
     const Token& arg = expect_one_arg(option, who);

@@ -7,7 +7,8 @@ namespace holdfast::upstream {
 
 bool AdmissionQueue::push(const Entry& entry) {
   if (entries_.size() >= capacity_) return false;
-  min_deadline_ms_ = entries_.empty() ? entry.deadline_ms : std::min(min_deadline_ms_, entry.deadline_ms);
+  min_deadline_ms_ =
+      entries_.empty() ? entry.deadline_ms : std::min(min_deadline_ms_, entry.deadline_ms);
   entries_.push_back(entry);
   return true;
 }

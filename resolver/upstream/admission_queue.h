@@ -33,7 +33,9 @@ class AdmissionQueue {
   // Moves every entry whose wait has run out by `now_ms` into `out`, oldest first.
   void take_expired(std::int64_t now_ms, std::vector<Entry>& out);
   // The earliest deadline among the entries (for the caller's timer), or -1 when empty.
-  std::int64_t next_deadline_ms() const noexcept { return entries_.empty() ? -1 : min_deadline_ms_; }
+  std::int64_t next_deadline_ms() const noexcept {
+    return entries_.empty() ? -1 : min_deadline_ms_;
+  }
 
  private:
   std::size_t capacity_;

@@ -28,7 +28,8 @@ CircuitChange Circuit::on_answer(std::size_t server, std::int64_t now_ms) noexce
   s.consecutive_fails = 0;
   s.down = false;
   s.last_answer_ms = now_ms;
-  s.first_sent_since_answer_ms = -1;
+  // Queries still outstanding count as sent now: silence is measured from this answer.
+  s.first_sent_since_answer_ms = s.outstanding > 0 ? now_ms : -1;
   return update_open(now_ms);
 }
 
@@ -36,7 +37,8 @@ CircuitChange Circuit::on_failure(std::size_t server, std::int64_t now_ms) noexc
   Server& s = servers_[server];
   on_abandoned(server);
   ++s.consecutive_fails;
-  if (options_.max_fails <= 0 || s.consecutive_fails < options_.max_fails) return CircuitChange::kNone;
+  if (options_.max_fails <= 0 || s.consecutive_fails < options_.max_fails)
+    return CircuitChange::kNone;
   return mark_down(server, now_ms);
 }
 

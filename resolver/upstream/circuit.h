@@ -13,9 +13,9 @@
 namespace holdfast::upstream {
 
 struct CircuitOptions {
-  int max_fails = 2;                    // failures in a row that mark a server down; 0 = never
+  int max_fails = 2;                      // failures in a row that mark a server down; 0 = never
   std::int64_t probe_interval_ms = 1000;  // timed probes (±20 %) and the life of a probe slot
-  int probes = 2;                       // probe queries outstanding at once while open
+  int probes = 2;                         // probe queries outstanding at once while open
 };
 
 enum class CircuitChange : std::uint8_t { kNone, kOpened, kClosed };

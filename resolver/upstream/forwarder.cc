@@ -74,10 +74,10 @@ Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clo
       rng_(seed),
       limit_(options.limits),
       queue_(options.queue),
-      circuit_(options.forward.to.size(),
-               CircuitOptions{options.forward.max_fails, options.probe_interval.count(),
-                              options.probes},
-               seed ^ 0x9e3779b97f4a7c15ULL) {
+      circuit_(
+          options.forward.to.size(),
+          CircuitOptions{options.forward.max_fails, options.probe_interval.count(), options.probes},
+          seed ^ 0x9e3779b97f4a7c15ULL) {
   std::string wire;
   dns::text_to_wire(config_.from, wire);
   from_wire_.push_back(wire);

@@ -57,8 +57,7 @@ class Forwarder::HealthCheck final : public AnswerHandler {
 };
 
 bool Forwarder::admit() noexcept {
-  if (!circuit_.open() && queue_.empty() &&
-      limit_.try_acquire(clock_.monotonic_ms(), inflight_)) {
+  if (!circuit_.open() && queue_.empty() && limit_.try_acquire(clock_.monotonic_ms(), inflight_)) {
     return true;
   }
   ++counters_.limited;
@@ -82,9 +81,10 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler) {
     if (!queue_saturated_ && !closed_) {
       queue_saturated_ = true;
       rejected_while_saturated_ = 0;
-      spdlog::info("[{}] upstream queue full ({} waiting, {} in flight): further misses get "
-                   "SERVFAIL (EDE 22) until it drains",
-                   options_.name, queue_.size(), inflight_);
+      spdlog::info(
+          "[{}] upstream queue full ({} waiting, {} in flight): further misses get "
+          "SERVFAIL (EDE 22) until it drains",
+          options_.name, queue_.size(), inflight_);
     }
     ++rejected_while_saturated_;
     reject(handler, closed_ ? UpstreamStatus::kCancelled : UpstreamStatus::kRejected);
@@ -131,9 +131,10 @@ void Forwarder::on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes q
   if (rcode == dns::Rcode::kServFail) {
     if (servfail_.on_servfail(question_hash(query))) {
       ++counters_.degraded_periods;
-      spdlog::info("[{}] upstream degraded: SERVFAIL for {} different questions in a row; stale "
-                   "answers go out at once, at most one stale name is refreshed per {} ms",
-                   options_.name, servfail_.streak(), options_.probe_interval.count());
+      spdlog::info(
+          "[{}] upstream degraded: SERVFAIL for {} different questions in a row; stale "
+          "answers go out at once, at most one stale name is refreshed per {} ms",
+          options_.name, servfail_.streak(), options_.probe_interval.count());
     }
   } else if (rcode == dns::Rcode::kNoError || rcode == dns::Rcode::kNxDomain) {
     if (servfail_.on_data()) spdlog::info("[{}] upstream resolves again", options_.name);
@@ -156,9 +157,10 @@ void Forwarder::apply(CircuitChange change, std::size_t server, const char* why)
       return;
     case CircuitChange::kOpened:
       ++counters_.circuit_opened;
-      spdlog::info("[{}] circuit open: every upstream is down (last: {}, {}); stale answers go "
-                   "out at once, probing every {} ms with at most {} probes",
-                   options_.name, name, why, options_.probe_interval.count(), options_.probes);
+      spdlog::info(
+          "[{}] circuit open: every upstream is down (last: {}, {}); stale answers go "
+          "out at once, probing every {} ms with at most {} probes",
+          options_.name, name, why, options_.probe_interval.count(), options_.probes);
       break;
     case CircuitChange::kClosed:
       ++counters_.circuit_closed;
@@ -216,9 +218,10 @@ void Forwarder::pump(std::int64_t now_ms) noexcept {
   }
   if (queue_.empty() && queue_saturated_) {
     queue_saturated_ = false;
-    spdlog::info("[{}] upstream queue drained: {} misses rejected while it was full, {} waits "
-                 "ran out so far",
-                 options_.name, rejected_while_saturated_, counters_.queue_expired);
+    spdlog::info(
+        "[{}] upstream queue drained: {} misses rejected while it was full, {} waits "
+        "ran out so far",
+        options_.name, rejected_while_saturated_, counters_.queue_expired);
   }
 }
 

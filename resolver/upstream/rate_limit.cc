@@ -2,6 +2,7 @@
 #include "upstream/rate_limit.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace holdfast::upstream {
 
@@ -42,7 +43,7 @@ std::int64_t RateLimit::next_admit_ms(std::int64_t now_ms) noexcept {
   std::int64_t at = now_ms;
   if (tokens_ < 1.0) {
     const double wait_ms = (1.0 - tokens_) * 1000.0 / std::max(1, options_.qps);
-    at = std::max(at, now_ms + static_cast<std::int64_t>(wait_ms) + 1);
+    at = std::max(at, now_ms + static_cast<std::int64_t>(std::ceil(wait_ms)));
   }
   if (window_count() >= options_.qps) {
     // Room comes back when the oldest non-empty slot leaves the window.

@@ -76,8 +76,12 @@ TEST(ParseSize, UnderstandsBinaryAndDecimalUnits) {
 TEST(UpstreamLimits, HasNodeSizedDefaults) {
   const ServerBlock block = parse_ok(". {\n}\n", kOptions).blocks[0];
   EXPECT_EQ(block.upstream_limits.max_inflight, 256);
-  EXPECT_EQ(block.upstream_limits.qps, 2000);
-  EXPECT_EQ(block.upstream_limits.burst, 500);
+  EXPECT_EQ(block.upstream_limits.qps, 5000);
+  EXPECT_EQ(block.upstream_limits.burst, 1000);
+  EXPECT_EQ(block.upstream_limits.queue, 10000);
+  EXPECT_EQ(block.upstream_limits.queue_wait, std::chrono::milliseconds(3000));
+  EXPECT_EQ(block.upstream_limits.probe_interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(block.upstream_limits.probes, 2);
 }
 
 TEST(UpstreamLimits, TakesEachLimit) {
@@ -88,6 +92,89 @@ TEST(UpstreamLimits, TakesEachLimit) {
   EXPECT_EQ(block.upstream_limits.max_inflight, 10);
   EXPECT_EQ(block.upstream_limits.qps, 50);
   EXPECT_EQ(block.upstream_limits.burst, 5);
+}
+
+TEST(UpstreamLimits, TakesAQueueBound) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    queue 50\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.queue, 50);
+}
+
+TEST(UpstreamLimits, AcceptsAQueueOfZero) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    queue 0\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.queue, 0);
+}
+
+TEST(UpstreamLimits, RejectsANegativeQueue) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue -1\n  }\n}\n", kOptions),
+            "Corefile:3:11: upstream_limits: 'queue' expects a non-negative integer, got '-1'");
+}
+
+TEST(UpstreamLimits, RejectsAQueueThatIsNotANumber) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue many\n  }\n}\n", kOptions),
+            "Corefile:3:11: upstream_limits: 'queue' expects a non-negative integer, got 'many'");
+}
+
+TEST(UpstreamLimits, RejectsAQueueAboveTenMillion) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue 10000001\n  }\n}\n", kOptions),
+            "Corefile:3:11: upstream_limits: 'queue' expects a non-negative integer, got "
+            "'10000001'");
+}
+
+TEST(UpstreamLimits, TakesAQueueWait) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    queue_wait 250ms\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.queue_wait, std::chrono::milliseconds(250));
+}
+
+TEST(UpstreamLimits, RejectsAQueueWaitThatIsNotADuration) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue_wait 3\n  }\n}\n", kOptions),
+            "Corefile:3:16: upstream_limits: 'queue_wait' expects a duration such as 1s, got '3'");
+}
+
+TEST(UpstreamLimits, RejectsAQueueWaitBelowOneMillisecond) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue_wait 0\n  }\n}\n", kOptions),
+            "Corefile:3:16: upstream_limits: 'queue_wait' must be at least 1ms");
+}
+
+TEST(UpstreamLimits, TakesAProbeInterval) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    probe_interval 2.5s\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.probe_interval, std::chrono::milliseconds(2500));
+}
+
+TEST(UpstreamLimits, AcceptsAProbeIntervalOfOneMillisecond) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    probe_interval 1ms\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.probe_interval, std::chrono::milliseconds(1));
+}
+
+TEST(UpstreamLimits, RejectsAProbeIntervalThatRoundsToZero) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    probe_interval 100us\n  }\n}\n", kOptions),
+            "Corefile:3:20: upstream_limits: 'probe_interval' must be at least 1ms");
+}
+
+TEST(UpstreamLimits, RejectsAProbeIntervalThatIsNotADuration) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    probe_interval often\n  }\n}\n", kOptions),
+            "Corefile:3:20: upstream_limits: 'probe_interval' expects a duration such as 1s, got "
+            "'often'");
+}
+
+TEST(UpstreamLimits, TakesAProbeCount) {
+  const ServerBlock block =
+      parse_ok(". {\n  upstream_limits {\n    probes 5\n  }\n}\n", kOptions).blocks[0];
+  EXPECT_EQ(block.upstream_limits.probes, 5);
+}
+
+TEST(UpstreamLimits, RejectsZeroProbes) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    probes 0\n  }\n}\n", kOptions),
+            "Corefile:3:12: upstream_limits: 'probes' expects a positive integer, got '0'");
+}
+
+TEST(UpstreamLimits, RejectsANewOptionWithoutItsValue) {
+  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    queue\n  }\n}\n", kOptions),
+            "Corefile:3:5: upstream_limits: 'queue' expects 1 argument");
 }
 
 TEST(UpstreamLimits, RejectsZeroAndUnknownProperties) {

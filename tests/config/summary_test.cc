@@ -1,4 +1,5 @@
 // Tests for the --check-config summary.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "test_support.h"
@@ -43,7 +44,8 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
             "  serve_stale: up to 72h past expiry, verify, ttl 30s, client_timeout 400ms, "
             "recheck 30s\n"
             "  prefetch: amount 5 within 1m, below 10% of the TTL\n"
-            "  upstream_limits: max_inflight 256, qps 2000, burst 500\n"
+            "  upstream_limits: max_inflight 256, qps 5000, burst 1000, queue 10000, "
+            "queue_wait 3s, probe_interval 1s, probes 2\n"
             "  log: off\n"
             "  errors: on\n"
             "  reload: accepted, not active yet (Corefile:8)\n"
@@ -57,9 +59,29 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
             "  bind: all addresses (0.0.0.0 and ::)\n"
             "  forward: none (queries are not forwarded)\n"
             "  cache: off\n"
-            "  upstream_limits: max_inflight 256, qps 2000, burst 500\n"
+            "  upstream_limits: max_inflight 256, qps 5000, burst 1000, queue 10000, "
+            "queue_wait 3s, probe_interval 1s, probes 2\n"
             "  log: on\n"
             "  errors: off\n");
+}
+
+TEST(Summary, ShowsEachUpstreamLimitAsConfigured) {
+  const Config config = testing::parse_ok(
+      ". {\n"
+      "    upstream_limits {\n"
+      "        max_inflight 64\n"
+      "        qps 300\n"
+      "        burst 40\n"
+      "        queue 0\n"
+      "        queue_wait 1500ms\n"
+      "        probe_interval 250ms\n"
+      "        probes 1\n"
+      "    }\n"
+      "}\n",
+      ParseOptions{"/etc/resolv.conf", "/var/lib/holdfast-test"});
+  EXPECT_THAT(summary(config),
+              ::testing::HasSubstr("\n  upstream_limits: max_inflight 64, qps 300, burst 40, "
+                                   "queue 0, queue_wait 1500ms, probe_interval 250ms, probes 1\n"));
 }
 
 TEST(Summary, ListsWarnings) {

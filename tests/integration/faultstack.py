@@ -230,10 +230,12 @@ class Seen:
 
 class ContinuousAsker:
     """Asks `questions` round-robin at `rate` per second from a thread of its own (one UDP
-    socket, replies matched by ID, unanswered ones forgotten after 3 s) until stopped, recording
-    every reply. Use as a context manager."""
+    socket, replies matched by ID, unanswered ones forgotten after `forget_after` s) until
+    stopped, recording every reply. Use as a context manager."""
 
-    def __init__(self, port: int, questions: Sequence[tuple[str, str]], rate: float):
+    def __init__(self, port: int, questions: Sequence[tuple[str, str]], rate: float,
+                 forget_after: float = 3.0):
+        self.forget_after = forget_after
         self.port = port
         self.wires = [h.make_query(q, t).to_wire() for q, t in questions]
         self.names = [q for q, _ in questions]
@@ -270,7 +272,7 @@ class ContinuousAsker:
                         pass
                     self.sent += 1
                 for qid, (_, sent_at) in list(outstanding.items()):
-                    if now - sent_at > 3.0:
+                    if now - sent_at > self.forget_after:
                         del outstanding[qid]
                 if not sel.select(0.002):
                     continue
