@@ -15,11 +15,12 @@ namespace holdfast::upstream {
 class Forwarder::Attempt final : public AnswerHandler {
  public:
   Attempt(Forwarder* owner, dns::Bytes query, AnswerHandler* handler,
-          std::vector<std::size_t> order)
+          std::vector<std::size_t> order, Via via)
       : owner_(owner),
         query_(query.begin(), query.end()),
         handler_(handler),
-        order_(std::move(order)) {}
+        order_(std::move(order)),
+        via_(via) {}
 
   void next() noexcept {
     const std::size_t server = order_[index_];
@@ -27,7 +28,7 @@ class Forwarder::Attempt final : public AnswerHandler {
     if (index_ > 0) ++owner_->counters_.failovers;
     sent_ms_ = owner_->clock_.monotonic_ms();
     owner_->circuit_.on_sent(server, sent_ms_);
-    owner_->servers_[server]->send(query_, this);
+    owner_->channel(server, via_).send(query_, this);
   }
 
   void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
@@ -61,6 +62,7 @@ class Forwarder::Attempt final : public AnswerHandler {
   std::vector<std::uint8_t> query_;
   AnswerHandler* handler_;
   std::vector<std::size_t> order_;
+  Via via_;
   std::size_t index_ = 0;
   std::int64_t sent_ms_ = 0;
 };
@@ -102,6 +104,11 @@ Result<void> Forwarder::start() {
     auto channel = AresChannel::create(loop_, options);
     if (!channel) return fail(channel.error().message);
     servers_.push_back(std::move(*channel));
+    options.timeout = std::min(options_.attempt_timeout,
+                               std::max(options_.probe_interval, std::chrono::milliseconds(1000)));
+    auto probe_channel = AresChannel::create(loop_, options);
+    if (!probe_channel) return fail(probe_channel.error().message);
+    probe_channels_.push_back(std::move(*probe_channel));
   }
   if (servers_.empty()) return fail("forward " + config_.from + ": no upstream servers");
   uv_timer_init(loop_, &timer_);
@@ -114,6 +121,7 @@ void Forwarder::close() noexcept {
   closed_ = true;
   while (!queue_.empty()) reject(queue_.pop().handler, UpstreamStatus::kCancelled);
   for (auto& channel : servers_) channel->close();
+  for (auto& channel : probe_channels_) channel->close();
   if (timer_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   }
@@ -162,6 +170,10 @@ std::vector<std::size_t> Forwarder::pick_order() {
 }
 
 void Forwarder::resolve(dns::Bytes query, AnswerHandler* handler) {
+  send(query, handler, Via::kNormal);
+}
+
+void Forwarder::send(dns::Bytes query, AnswerHandler* handler, Via via) {
   ++counters_.requests;
   if (config_.max_concurrent && inflight_ >= static_cast<std::size_t>(*config_.max_concurrent)) {
     ++counters_.over_limit;
@@ -170,7 +182,7 @@ void Forwarder::resolve(dns::Bytes query, AnswerHandler* handler) {
   }
   ++inflight_;
   // Owned by itself until finish(): closing the channels completes every attempt (kCancelled).
-  auto* attempt = new Attempt(this, query, handler, pick_order());
+  auto* attempt = new Attempt(this, query, handler, pick_order(), via);
   attempt->next();
   rearm();
 }

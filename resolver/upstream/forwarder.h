@@ -119,6 +119,11 @@ class Forwarder {
   class Attempt;
   class HealthCheck;
 
+  enum class Via : std::uint8_t { kNormal, kProbe };
+  void send(dns::Bytes query, AnswerHandler* handler, Via via);
+  AresChannel& channel(std::size_t server, Via via) noexcept {
+    return via == Via::kProbe ? *probe_channels_[server] : *servers_[server];
+  }
   std::vector<std::size_t> pick_order();
   void finish(Attempt* attempt) noexcept;
   // Transport evidence from attempts and health checks.
@@ -141,6 +146,9 @@ class Forwarder {
   const Clock& clock_;
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<AresChannel>> servers_;
+  // The same servers with a shorter timeout (probe_interval, at least 1 s, at most the attempt
+  // timeout), for probes: a client whose miss is a probe learns within it that nothing answered.
+  std::vector<std::unique_ptr<AresChannel>> probe_channels_;
   std::vector<std::string> from_wire_;  // [0] = FROM, then the except zones
   std::size_t round_robin_next_ = 0;
   std::size_t inflight_ = 0;

@@ -38,7 +38,7 @@ class Forwarder::HealthCheck final : public AnswerHandler {
   void send() noexcept {
     sent_ms_ = owner_->clock_.monotonic_ms();
     owner_->circuit_.on_sent(server_, sent_ms_);
-    owner_->servers_[server_]->send(dns::Bytes(kHealthQuery, sizeof kHealthQuery), this);
+    owner_->channel(server_, Via::kProbe).send(dns::Bytes(kHealthQuery, sizeof kHealthQuery), this);
   }
 
   void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
@@ -68,7 +68,7 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler) {
   const std::int64_t now = clock_.monotonic_ms();
   // Nothing overtakes a miss that already waits.
   if (queue_.empty() && may_send_queued(now)) {
-    resolve(query, handler);
+    send(query, handler, circuit_.open() ? Via::kProbe : Via::kNormal);
     return;
   }
   // While every server is down a miss waits only as long as a probe slot takes to turn over:
@@ -205,7 +205,7 @@ void Forwarder::tick() noexcept {
 void Forwarder::pump(std::int64_t now_ms) noexcept {
   while (!queue_.empty() && may_send_queued(now_ms)) {
     const AdmissionQueue::Entry entry = queue_.pop();
-    resolve(entry.query, entry.handler);
+    send(entry.query, entry.handler, circuit_.open() ? Via::kProbe : Via::kNormal);
   }
   std::vector<AdmissionQueue::Entry> expired;
   try {

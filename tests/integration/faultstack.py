@@ -244,7 +244,12 @@ class ContinuousAsker:
         self._seen: list[Seen] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._quiet = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def stop_sending(self) -> None:
+        """Sends nothing more but keeps receiving (so every query sent can be answered)."""
+        self._quiet.set()
 
     def seen(self, since: float = 0.0) -> list[Seen]:
         with self._lock:
@@ -260,7 +265,7 @@ class ContinuousAsker:
             start = time.monotonic()
             while not self._stop.is_set():
                 now = time.monotonic()
-                while self.sent < (now - start) * self.rate:
+                while not self._quiet.is_set() and self.sent < (now - start) * self.rate:
                     qid = self.sent % 65536
                     index = self.sent % len(self.wires)
                     wire = bytearray(self.wires[index])
