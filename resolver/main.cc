@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
   uv_loop_t* loop = uv_default_loop();
   holdfast::SystemClock clock;
   server_options.tcp.idle_timeout = std::chrono::milliseconds(tcp_idle_ms);
+  server_options.version = HOLDFAST_VERSION;
+  server_options.revision = HOLDFAST_REVISION;
   holdfast::server::Server server(loop, *config, clock, server_options);
   spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, config->source);
   if (auto ok = server.start(); !ok) {

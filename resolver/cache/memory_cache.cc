@@ -67,6 +67,8 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
   Hit hit;
   hit.stale = age >= static_cast<std::int64_t>(entry.ttl_seconds);
   hit.remaining_seconds = hit.stale ? 0 : static_cast<std::uint32_t>(entry.ttl_seconds - age);
+  hit.age_seconds = static_cast<std::uint32_t>(std::max<std::int64_t>(0, age));
+  hit.stale_seconds = hit.stale ? static_cast<std::uint32_t>(age - entry.ttl_seconds) : 0;
   RenderOptions render;
   if (hit.stale) {
     render.mode = TtlMode::kFixed;
@@ -83,6 +85,7 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
   Lru& lru = entry.kind == EntryKind::kSuccess ? shard.success : shard.denial;
   lru.splice(lru.begin(), lru, node);
   hits_.fetch_add(1, std::memory_order_relaxed);
+  if (entry.kind != EntryKind::kSuccess) hits_denial_.fetch_add(1, std::memory_order_relaxed);
   return hit;
 }
 
@@ -128,6 +131,7 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
     lru.pop_back();
     (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
+    if (!success) evictions_denial_.fetch_add(1, std::memory_order_relaxed);
   }
   lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0});
   shard.index.emplace(lru.front().key, lru.begin());
@@ -143,6 +147,8 @@ CacheCounters MemoryCache::counters() const noexcept {
   c.misses = misses_.load(std::memory_order_relaxed);
   c.inserts = inserts_.load(std::memory_order_relaxed);
   c.evictions = evictions_.load(std::memory_order_relaxed);
+  c.hits_denial = hits_denial_.load(std::memory_order_relaxed);
+  c.evictions_denial = evictions_denial_.load(std::memory_order_relaxed);
   return c;
 }
 

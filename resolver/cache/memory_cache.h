@@ -42,6 +42,8 @@ struct Hit {
   std::uint8_t rcode = 0;
   EntryKind kind = EntryKind::kSuccess;
   std::uint32_t remaining_seconds = 0;  // 0 when stale
+  std::uint32_t stale_seconds = 0;      // how long past its expiry (0 when fresh)
+  std::uint32_t age_seconds = 0;        // since it was stored
   bool stale = false;
   bool prefetch_due = false;  // popular and close to expiry: refresh it now
 };
@@ -52,9 +54,11 @@ struct CacheCounters {
   std::uint64_t entries_success = 0;
   std::uint64_t entries_denial = 0;
   std::uint64_t hits = 0;
+  std::uint64_t hits_denial = 0;  // of those, NXDOMAIN/NODATA
   std::uint64_t misses = 0;
   std::uint64_t inserts = 0;
   std::uint64_t evictions = 0;
+  std::uint64_t evictions_denial = 0;  // of those, NXDOMAIN/NODATA
 };
 
 // Thread-safe: every call takes one shard lock. The clock must outlive the cache.
@@ -108,6 +112,8 @@ class MemoryCache {
   std::atomic<std::uint64_t> misses_{0};
   std::atomic<std::uint64_t> inserts_{0};
   std::atomic<std::uint64_t> evictions_{0};
+  std::atomic<std::uint64_t> hits_denial_{0};
+  std::atomic<std::uint64_t> evictions_denial_{0};
 };
 
 }  // namespace holdfast::cache

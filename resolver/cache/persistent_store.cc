@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <vector>
 
@@ -67,7 +68,16 @@ PersistentStore::~PersistentStore() {
 
 void PersistentStore::degrade(const std::string& why) {
   spdlog::error("persist {}: {}; continuing memory-only", options_.dir, why);
+  {
+    std::lock_guard lock(mutex_);
+    problem_ = why;
+  }
   state_ = StoreState::kMemoryOnly;
+}
+
+std::string PersistentStore::problem() const {
+  std::lock_guard lock(mutex_);
+  return problem_;
 }
 
 void PersistentStore::move_aside(const std::string& why) {
@@ -178,6 +188,7 @@ void PersistentStore::put(std::string_view key, const Entry& entry) {
     return;
   }
   queue_.push_back(Write{std::string(key), std::move(value)});
+  counters_.queue_length.store(queue_.size(), std::memory_order_relaxed);
   ++enqueued_seq_;
   counters_.queued.fetch_add(1, std::memory_order_relaxed);
   if (queue_.size() >= options_.batch_max) wake_.notify_one();
@@ -220,13 +231,21 @@ void PersistentStore::writer_loop() {
       batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+      counters_.queue_length.store(queue_.size(), std::memory_order_relaxed);
       stop = stopping_ && queue_.empty();
     }
     if (!batch.empty() && state_.load() == StoreState::kOpen) {
       std::vector<Write> writes(std::make_move_iterator(batch.begin()),
                                 std::make_move_iterator(batch.end()));
+      const auto started = std::chrono::steady_clock::now();
       commit_batch(writes);
       evict_if_needed(false, options_.evict_low_water);
+      counters_.flush_micros.fetch_add(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count()),
+          std::memory_order_relaxed);
+      counters_.last_commit_ms.store(clock_.monotonic_ms(), std::memory_order_relaxed);
     }
     {
       std::lock_guard lock(mutex_);

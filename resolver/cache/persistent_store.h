@@ -53,6 +53,9 @@ struct StoreCounters {
   std::atomic<std::uint64_t> map_full{0};
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<std::uint64_t> moved_aside{0};
+  std::atomic<std::uint64_t> flush_micros{0};   // time spent committing batches
+  std::atomic<std::uint64_t> queue_length{0};   // writes waiting for the writer thread
+  std::atomic<std::int64_t> last_commit_ms{0};  // Clock::monotonic_ms of the last batch
 };
 
 class PersistentStore {
@@ -79,6 +82,8 @@ class PersistentStore {
   void flush();
 
   StoreState state() const noexcept { return state_.load(); }
+  // Why the store runs memory-only (empty while it is open). Any thread.
+  std::string problem() const;
   const StoreCounters& counters() const noexcept { return counters_; }
   std::size_t entry_count() const noexcept { return env_.entry_count(); }
   std::size_t used_bytes() const noexcept { return env_.used_bytes(); }
@@ -107,7 +112,8 @@ class PersistentStore {
   std::atomic<StoreState> state_{StoreState::kClosed};
   StoreCounters counters_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::string problem_;  // guarded by mutex_
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::deque<Write> queue_;

@@ -144,7 +144,6 @@ void setup_health(const DirectiveNode& node, ServerBlock& block, BuildContext&) 
     block.health_lameduck =
         expect_duration(arg, "health: 'lameduck' expects a duration such as 5s");
   }
-  mark_inactive(node, block);
 }
 
 void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
@@ -153,7 +152,6 @@ void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContex
   block.prometheus = node.args.empty() ? std::string(kDefaultPrometheusAddress)
                                        : expect_listen_address(node.args.front(), "prometheus",
                                                                kDefaultPrometheusAddress);
-  mark_inactive(node, block);
 }
 
 }  // namespace holdfast::config

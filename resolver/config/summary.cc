@@ -98,11 +98,6 @@ void write_cache(std::ostream& out, const CacheConfig& cache) {
 // The values of a directive that is accepted but not active yet, under its line.
 std::string inactive_detail(const InactiveDirective& directive, const ServerBlock& block) {
   const CacheConfig& cache = block.cache;
-  if (directive.name == "health") {
-    return "address " + block.health.value_or("") + ", lameduck " +
-           format_duration(block.health_lameduck);
-  }
-  if (directive.name == "prometheus") return "address " + block.prometheus.value_or("");
   if (directive.name == "reload" && block.reload) {
     return "interval " + format_duration(block.reload->interval) + ", jitter " +
            format_duration(block.reload->jitter);
@@ -134,6 +129,11 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << ", burst " << limits.burst << ", queue " << limits.queue << ", queue_wait "
       << format_duration(limits.queue_wait) << ", probe_interval "
       << format_duration(limits.probe_interval) << ", probes " << limits.probes << "\n";
+  if (block.prometheus) out << "  prometheus: " << *block.prometheus << "\n";
+  if (block.health) {
+    out << "  health: " << *block.health << ", lameduck " << format_duration(block.health_lameduck)
+        << "\n";
+  }
   out << "  log: " << (block.log ? "on" : "off") << "\n";
   out << "  errors: " << (block.errors ? "on" : "off") << "\n";
   for (const InactiveDirective& directive : block.inactive) {

@@ -20,6 +20,7 @@ struct ClientRef {
   const Router* router = nullptr;  // the zones served on that listener
   sockaddr_storage peer{};
   std::uint64_t connection_id = 0;  // TCP only
+  std::uint64_t received_ns = 0;    // uv_hrtime() when the query arrived (request duration)
 };
 
 // Implemented by listeners. Must be called on the listener's loop; `reply` is copied or sent

@@ -141,7 +141,7 @@ void QueryPipeline::on_deadlines() noexcept {
                                [&](const Waiter& w) { return w.id == waiter_id; });
     if (waiter == flight.waiters_.end() || waiter->answered) continue;
     // The client timer ran out: answer stale now, keep the flight going for the cache.
-    if (answer_from_cache(*waiter, *flight.zone_, flight.key_)) {
+    if (answer_from_cache(*waiter, *flight.zone_, flight.key_, StaleReason::kTimeout)) {
       waiter->answered = true;
       ++counters_.stale_on_timeout;
     }
@@ -237,10 +237,19 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
                   entry ? "error rcode" : upstream::to_string(status));
   }
   const bool over_limit = status == upstream::UpstreamStatus::kOverLimit;
+  StaleReason reason = StaleReason::kUnreachable;
+  if (entry) {
+    reason = static_cast<dns::Rcode>(entry->rcode) == dns::Rcode::kRefused ? StaleReason::kRefused
+                                                                           : StaleReason::kServfail;
+  } else if (status == upstream::UpstreamStatus::kTimeout) {
+    reason = StaleReason::kTimeout;
+  } else if (local) {
+    reason = StaleReason::kLimited;
+  }
   for (const Waiter& waiter : owned->waiters_) {
     if (waiter.answered) continue;
     // Stale data beats any error (RFC 8767 §4); a fresh SERVFAIL never replaces it.
-    if (zone.stale.enabled && answer_from_cache(waiter, zone, owned->key_)) continue;
+    if (zone.stale.enabled && answer_from_cache(waiter, zone, owned->key_, reason)) continue;
     if (entry) {
       answer_waiter(waiter, zone, &*entry, true, dns::Rcode::kServFail);  // pass the rcode on
     } else {

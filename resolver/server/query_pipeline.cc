@@ -54,6 +54,45 @@ void QueryPipeline::close() noexcept {
   refresh_pending_.clear();
 }
 
+const char* to_string(StaleReason reason) noexcept {
+  switch (reason) {
+    case StaleReason::kTimeout:
+      return "timeout";
+    case StaleReason::kServfail:
+      return "servfail";
+    case StaleReason::kRefused:
+      return "refused";
+    case StaleReason::kUnreachable:
+      return "unreachable";
+    case StaleReason::kCircuitOpen:
+      return "circuit_open";
+    case StaleReason::kDegraded:
+      return "degraded";
+    case StaleReason::kLimited:
+      return "limited";
+    case StaleReason::kImmediate:
+      return "immediate";
+    case StaleReason::kForced:
+      return "forced";
+    case StaleReason::kCount:
+      break;
+  }
+  return "?";
+}
+
+void QueryPipeline::count_stale(Zone& zone, StaleReason reason, const cache::Hit& hit) noexcept {
+  ++counters_.stale_answers;
+  ++zone.served_stale;
+  ++counters_.stale_by_reason[static_cast<std::size_t>(reason)];
+  counters_.oldest_stale_seconds = std::max(counters_.oldest_stale_seconds, hit.stale_seconds);
+}
+
+PipelineCounters QueryPipeline::take_counters() noexcept {
+  PipelineCounters out = counters_;
+  counters_.oldest_stale_seconds = 0;
+  return out;
+}
+
 void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept {
   ++(client.transport == Transport::kUdp ? counters_.queries_udp : counters_.queries_tcp);
   const dns::ParsedQuery parsed = dns::parse_query(packet);
@@ -104,7 +143,10 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
         ++counters_.cache_hits;
         finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt,
                         zone);
-        if (hit->prefetch_due) refresh(*zone, key, packet, query);
+        if (hit->prefetch_due) {
+          ++zone->prefetches;
+          refresh(*zone, key, packet, query);
+        }
         return;
       }
       ++counters_.cache_misses;
@@ -159,7 +201,15 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
     }
     ++counters_.limited;
   }
-  ++counters_.stale_answers;
+  StaleReason reason = StaleReason::kImmediate;
+  if (forwarder != nullptr && forwarder->circuit_open()) {
+    reason = StaleReason::kCircuitOpen;
+  } else if (forwarder != nullptr && forwarder->degraded()) {
+    reason = StaleReason::kDegraded;
+  } else if (zone.stale.verify && forwarder != nullptr) {
+    reason = StaleReason::kLimited;
+  }
+  count_stale(zone, reason, hit);
   const std::uint16_t ede = static_cast<dns::Rcode>(hit.rcode) == dns::Rcode::kNxDomain
                                 ? dns::ede::kStaleNxdomainAnswer
                                 : dns::ede::kStaleAnswer;
@@ -219,11 +269,11 @@ void QueryPipeline::answer_waiter(const Waiter& waiter, Zone& zone, const cache:
   if (zone.block->cache.keepttl) render.mode = cache::TtlMode::kKeep;
   const std::size_t len = cache::render_entry(*entry, entry->ttl_seconds, render, reply_);
   finish_and_send(len, entry->question_end, packet, parsed.query, waiter.client, std::nullopt,
-                  &zone);
+                  &zone, observe::Responder::kForward);
 }
 
-bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone,
-                                      const cache::CacheKey& key) noexcept {
+bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key,
+                                      StaleReason reason) noexcept {
   if (!zone.cache) return false;
   auto hit = lookup(zone, key);
   if (!hit || hit->kind == cache::EntryKind::kServfail) return false;
@@ -231,7 +281,7 @@ bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone,
   const dns::ParsedQuery parsed = dns::parse_query(packet);
   std::optional<std::uint16_t> ede;
   if (hit->stale) {
-    ++counters_.stale_answers;
+    count_stale(zone, reason, *hit);
     ede = static_cast<dns::Rcode>(hit->rcode) == dns::Rcode::kNxDomain
               ? dns::ede::kStaleNxdomainAnswer
               : dns::ede::kStaleAnswer;
@@ -255,12 +305,14 @@ void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parse
     const std::size_t opt_start = len - dns::opt_record_size(opt);
     reply_[opt_start + 5] = static_cast<std::uint8_t>(kRcodeBadVers >> 4);
   }
-  send(client, len, parsed.error == dns::QueryError::kNone ? &parsed.query : nullptr, packet, zone);
+  send(client, len, parsed.error == dns::QueryError::kNone ? &parsed.query : nullptr, packet, zone,
+       observe::Responder::kNone);
 }
 
 void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, dns::Bytes packet,
                                     const dns::QueryView& query, const ClientRef& client,
-                                    std::optional<std::uint16_t> ede, const Zone* zone) noexcept {
+                                    std::optional<std::uint16_t> ede, const Zone* zone,
+                                    observe::Responder responder) noexcept {
   if (len == 0) {
     client.sink->query_done(client);
     return;
@@ -296,13 +348,23 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
     ++counters_.truncated;
     len = dns::truncate_reply(out, question_end, opt);
   }
-  send(client, len, &query, packet, zone);
+  send(client, len, &query, packet, zone, responder);
 }
 
 void QueryPipeline::send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
-                         dns::Bytes packet, const Zone* zone) noexcept {
+                         dns::Bytes packet, const Zone* zone,
+                         observe::Responder responder) noexcept {
   client.sink->send_reply(client, dns::Bytes(reply_.data(), len));
   client.sink->query_done(client);
+  if (client.router != nullptr && len >= dns::kHeaderSize) {
+    const double seconds = static_cast<double>(uv_hrtime() - client.received_ns) / 1e9;
+    client.router->metrics_for(zone).count(
+        client.transport == Transport::kUdp ? observe::Proto::kUdp : observe::Proto::kTcp,
+        client.peer.ss_family == AF_INET6 ? observe::Family::kIpv6 : observe::Family::kIpv4,
+        query != nullptr ? query->question.qtype : 0,
+        query != nullptr && query->opt && query->opt->do_bit, packet.size(), len, reply_[3] & 0x0f,
+        responder, seconds);
+  }
   const bool log_query = zone != nullptr && zone->block->log;
   if (query == nullptr || !(log_query || spdlog::should_log(spdlog::level::debug))) return;
   // The `log` directive: one line per query, in the spirit of CoreDNS's common log format.

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 #include "dns/message.h"
+#include "observe/request_metrics.h"
 #include "server/client.h"
 #include "server/router.h"
 #include "upstream/forwarder.h"
@@ -30,6 +32,22 @@ struct PipelineOptions {
   std::size_t max_udp_payload = 1232;
   std::size_t max_pending_refreshes = 50'000;
 };
+
+// Why an answer went out stale (holdfast_stale_answers_total{reason}).
+enum class StaleReason : std::uint8_t {
+  kTimeout,      // verify: the upstream was slower than the client's wait
+  kServfail,     // the upstream answered SERVFAIL (or FORMERR/NOTIMP)
+  kRefused,      // the upstream answered REFUSED
+  kUnreachable,  // connection refused or a network error
+  kCircuitOpen,  // every upstream was down
+  kDegraded,     // the upstream answers SERVFAIL to everything
+  kLimited,      // upstream_limits said no
+  kImmediate,    // serve_stale immediate: stale first, refresh after
+  kForced,       // the operator's stale-mode force
+  kCount
+};
+inline constexpr std::size_t kStaleReasons = static_cast<std::size_t>(StaleReason::kCount);
+const char* to_string(StaleReason reason) noexcept;
 
 struct PipelineCounters {
   std::uint64_t queries_udp = 0;
@@ -55,6 +73,9 @@ struct PipelineCounters {
   std::uint64_t refreshes_dropped = 0;  // spread refreshes dropped: queue full
   std::uint64_t truncated = 0;          // UDP replies sent with TC=1
   std::uint64_t internal_errors = 0;    // queries dropped because memory ran out
+  std::array<std::uint64_t, kStaleReasons> stale_by_reason{};
+  // The most seconds past expiry of any stale answer since the last snapshot (then reset).
+  std::uint32_t oldest_stale_seconds = 0;
 };
 
 // Loop-bound: every call on the loop given at construction.
@@ -78,6 +99,8 @@ class QueryPipeline final : public upstream::CircuitListener {
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
   const PipelineCounters& counters() const noexcept { return counters_; }
+  // For the metrics snapshot, on the loop: the counters, with the stale-age gauge reset after.
+  PipelineCounters take_counters() noexcept;
 
  private:
   class Flight;
@@ -130,16 +153,19 @@ class QueryPipeline final : public upstream::CircuitListener {
   // Replies (query_pipeline.cc).
   void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry, bool from_failure,
                      dns::Rcode failure) noexcept;
-  bool answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key) noexcept;
+  bool answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key,
+                         StaleReason reason) noexcept;
+  void count_stale(Zone& zone, StaleReason reason, const cache::Hit& hit) noexcept;
   void reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
                    std::optional<std::uint16_t> ede, const ClientRef& client,
                    const Zone* zone = nullptr) noexcept;
   // Patches the rendered answer in reply_ for this client and sends it.
   void finish_and_send(std::size_t len, std::size_t question_end, dns::Bytes packet,
                        const dns::QueryView& query, const ClientRef& client,
-                       std::optional<std::uint16_t> ede, const Zone* zone) noexcept;
+                       std::optional<std::uint16_t> ede, const Zone* zone,
+                       observe::Responder responder = observe::Responder::kCache) noexcept;
   void send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
-            dns::Bytes packet, const Zone* zone) noexcept;
+            dns::Bytes packet, const Zone* zone, observe::Responder responder) noexcept;
 
   uv_loop_t* loop_;
   const Clock& clock_;

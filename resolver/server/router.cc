@@ -7,7 +7,12 @@
 
 namespace holdfast::server {
 
+Router::Router(std::string server) : server_(std::move(server)) {
+  metrics_.push_back(ZoneMetrics{nullptr, std::make_unique<observe::RequestMetrics>()});
+}
+
 void Router::add(Zone* zone) {
+  metrics_.push_back(ZoneMetrics{zone, std::make_unique<observe::RequestMetrics>()});
   for (const std::string& name : zone->block->zones) {
     std::string wire;
     dns::text_to_wire(name, wire);
@@ -25,6 +30,13 @@ Zone* Router::route(dns::Bytes lower_name) const noexcept {
     if (dns::is_subdomain(lower_name, zone)) return entry.zone;
   }
   return nullptr;
+}
+
+observe::RequestMetrics& Router::metrics_for(const Zone* zone) const noexcept {
+  for (const ZoneMetrics& slot : metrics_) {
+    if (slot.zone == zone) return *slot.metrics;
+  }
+  return *metrics_.front().metrics;
 }
 
 }  // namespace holdfast::server

@@ -10,6 +10,7 @@
 #include "cache/persistent_store.h"
 #include "config/config.h"
 #include "dns/wire.h"
+#include "observe/request_metrics.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -32,21 +33,40 @@ struct Zone {
   StalePolicy stale;
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
   std::string name;                                // "cluster.local.:53", for logs
+  // Counted on the loop for coredns_cache_{served_stale,prefetch}_total.
+  std::uint64_t served_stale = 0;
+  std::uint64_t prefetches = 0;
 };
 
+// The zones served on one listening address, and their request metrics. Loop-bound.
 class Router {
  public:
+  // `server` is CoreDNS's `server` label for the address: "dns://ADDR:PORT".
+  explicit Router(std::string server);
+
   // Adds every zone name of `zone`'s block.
   void add(Zone* zone);
   // The zone whose name is the longest suffix of `lower_name` (lower-case wire), or null.
   Zone* route(dns::Bytes lower_name) const noexcept;
+
+  // The request counters of a zone on this address; `zone` null = queries no zone took.
+  observe::RequestMetrics& metrics_for(const Zone* zone) const noexcept;
+
+  struct ZoneMetrics {
+    const Zone* zone;  // null: the "dropped" slot
+    std::unique_ptr<observe::RequestMetrics> metrics;
+  };
+  const std::vector<ZoneMetrics>& metrics() const noexcept { return metrics_; }
+  const std::string& server() const noexcept { return server_; }
 
  private:
   struct Entry {
     std::string zone_wire;
     Zone* zone;
   };
-  std::vector<Entry> entries_;  // longest zone first
+  std::string server_;
+  std::vector<Entry> entries_;        // longest zone first
+  std::vector<ZoneMetrics> metrics_;  // [0] = no zone
 };
 
 }  // namespace holdfast::server

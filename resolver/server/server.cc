@@ -136,7 +136,9 @@ Result<void> Server::start() {
     zones_.push_back(std::move(zone));
   }
   for (const auto& [where, zones] : by_address) {
-    auto router = std::make_unique<Router>();
+    const bool v6 = where.first.find(':') != std::string::npos;
+    auto router = std::make_unique<Router>("dns://" + (v6 ? "[" + where.first + "]" : where.first) +
+                                           ":" + std::to_string(where.second));
     std::vector<std::string> names;
     for (Zone* zone : zones) {
       router->add(zone);
@@ -154,12 +156,103 @@ Result<void> Server::start() {
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
+  listening_ = true;
+  return start_observability();
+}
+
+Result<void> Server::start_observability() {
+  bridge_ = std::make_unique<observe::LoopBridge>(loop_);
+  std::vector<std::string> metrics_addresses;
+  std::vector<std::string> health_addresses;
+  for (const config::ServerBlock& block : config_.blocks) {
+    // Process-wide, as in CoreDNS: each address once, however many blocks name it.
+    if (block.prometheus && std::find(metrics_addresses.begin(), metrics_addresses.end(),
+                                      *block.prometheus) == metrics_addresses.end()) {
+      metrics_addresses.push_back(*block.prometheus);
+    }
+    if (block.health && std::find(health_addresses.begin(), health_addresses.end(),
+                                  *block.health) == health_addresses.end()) {
+      health_addresses.push_back(*block.health);
+      lameduck_ = std::max(lameduck_, block.health_lameduck);
+    }
+  }
+  for (const std::string& address : metrics_addresses) {
+    auto exporter = observe::MetricsExporter::start(
+        address, *bridge_, [this](observe::MetricsSnapshot& out) { fill_snapshot(out); });
+    if (!exporter) return fail(exporter.error().message);
+    spdlog::info("metrics on http://{}/metrics (port {})", address, (*exporter)->port());
+    exporters_.push_back(std::move(*exporter));
+  }
+  for (const std::string& address : health_addresses) {
+    auto health = observe::HealthServer::start(address, *bridge_, [this] { return readiness(); });
+    if (!health) return fail(health.error().message);
+    spdlog::info("health on http://{}/health and /ready (port {})", address, (*health)->port());
+    health_.push_back(std::move(*health));
+  }
+  uv_timer_init(loop_, &lameduck_timer_);
+  lameduck_timer_.data = this;
+  uv_timer_init(loop_, &store_retry_timer_);
+  store_retry_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&store_retry_timer_));
+  if (store_ && store_->state() != cache::StoreState::kOpen) {
+    uv_timer_start(
+        &store_retry_timer_,
+        [](uv_timer_t* t) noexcept { static_cast<Server*>(t->data)->retry_store(); }, 5000, 5000);
+  }
   return {};
+}
+
+std::string Server::readiness() const {
+  if (!listening_) return "listeners not bound";
+  if (shutting_down_) return "shutting down";
+  if (store_ && store_->state() != cache::StoreState::kOpen) {
+    return "store " + config_.persist.dir + " cannot be used: " + store_->problem();
+  }
+  return {};
+}
+
+void Server::retry_store() noexcept {
+  if (shutting_down_ || !store_ || store_->state() == cache::StoreState::kOpen) {
+    uv_timer_stop(&store_retry_timer_);
+    return;
+  }
+  try {
+    std::unique_ptr<cache::PersistentStore> old = std::move(store_);
+    open_store();
+    if (!store_ || store_->state() != cache::StoreState::kOpen) {
+      if (store_) store_->close();
+      store_ = std::move(old);
+      return;
+    }
+    for (auto& zone : zones_) {
+      if (zone->cache) zone->store = store_.get();
+    }
+    old->close();
+    spdlog::info("persist {}: the store opened after all; persistence is back",
+                 config_.persist.dir);
+    uv_timer_stop(&store_retry_timer_);
+  } catch (...) {
+  }
 }
 
 void Server::shutdown() noexcept {
   if (shutting_down_) return;
   shutting_down_ = true;
+  if (lameduck_.count() > 0 && lameduck_timer_.loop != nullptr) {
+    // CoreDNS's lameduck: keep answering (and /health OK) while /ready fails, so whatever routes
+    // by readiness drains first; then stop as usual.
+    for (auto& health : health_) health->set_lameduck();
+    spdlog::info("lameduck: still answering for {} ms before shutting down", lameduck_.count());
+    uv_timer_start(
+        &lameduck_timer_,
+        [](uv_timer_t* t) noexcept { static_cast<Server*>(t->data)->begin_shutdown(); },
+        static_cast<std::uint64_t>(lameduck_.count()), 0);
+    return;
+  }
+  begin_shutdown();
+}
+
+void Server::begin_shutdown() noexcept {
   for (auto& udp : udp_) udp->stop();
   for (auto& tcp : tcp_) tcp->stop();
   spdlog::info("shutting down: {} queries in flight", pipeline_.flights_in_air());
@@ -183,6 +276,13 @@ void Server::shutdown() noexcept {
 }
 
 void Server::close_all() noexcept {
+  if (bridge_) bridge_->close();  // a scrape or health check waiting on the loop gives up now
+  for (auto& health : health_) health->stop();
+  exporters_.clear();  // joins the exposer's threads: no scrape reaches the loop after this
+  for (uv_timer_t* timer : {&lameduck_timer_, &store_retry_timer_}) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(timer);
+    if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
+  }
   for (auto& zone : zones_) {
     if (zone->forwarder) zone->forwarder->close();  // pending flights complete with kCancelled
   }

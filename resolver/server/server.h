@@ -12,6 +12,9 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "config/config.h"
+#include "observe/http_endpoints.h"
+#include "observe/loop_bridge.h"
+#include "observe/metrics_snapshot.h"
 #include "server/query_pipeline.h"
 #include "server/router.h"
 #include "server/tcp_listener.h"
@@ -24,6 +27,8 @@ struct ServerOptions {
   TcpOptions tcp;
   std::chrono::milliseconds drain_timeout{2000};  // in-flight queries get this long at shutdown
   std::uint64_t seed = 0;                         // 0 = random
+  std::string version;                            // coredns_build_info
+  std::string revision;
 };
 
 class Server {
@@ -43,9 +48,18 @@ class Server {
   const QueryPipeline& pipeline() const noexcept { return pipeline_; }
   const cache::PersistentStore* store() const noexcept { return store_.get(); }
 
+  // On the loop: every counter a scrape reports (server/metrics_source.cc).
+  void fill_snapshot(observe::MetricsSnapshot& out);
+  // On the loop: empty when ready (/ready), else why not.
+  std::string readiness() const;
+
  private:
   void close_all() noexcept;
+  void begin_shutdown() noexcept;
   void open_store();
+  Result<void> start_observability();
+  // While persistence is wanted but the store could not open: try again every few seconds.
+  void retry_store() noexcept;
 
   uv_loop_t* loop_;
   const config::Config& config_;
@@ -57,6 +71,13 @@ class Server {
   std::vector<std::unique_ptr<Router>> routers_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
+  std::unique_ptr<observe::LoopBridge> bridge_;
+  std::vector<std::unique_ptr<observe::MetricsExporter>> exporters_;
+  std::vector<std::unique_ptr<observe::HealthServer>> health_;
+  std::chrono::milliseconds lameduck_{0};
+  uv_timer_t lameduck_timer_{};
+  uv_timer_t store_retry_timer_{};
+  bool listening_ = false;
   uv_timer_t drain_timer_{};
   std::int64_t drain_deadline_ms_ = 0;
   bool shutting_down_ = false;

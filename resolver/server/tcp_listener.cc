@@ -78,6 +78,7 @@ class TcpListener::Connection {
       client.router = &owner_->router_;
       client.peer = peer_;
       client.connection_id = id_;
+      client.received_ns = uv_hrtime();
       owner_->pipeline_.handle(dns::Bytes(frame, frame_len), client);
     }
     inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(consumed));

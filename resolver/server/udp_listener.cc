@@ -51,6 +51,7 @@ void UdpListener::on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr*
   client.transport = Transport::kUdp;
   client.sink = this;
   client.router = &router_;
+  client.received_ns = uv_hrtime();
   std::memcpy(&client.peer, addr,
               addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   pipeline_.handle(

@@ -40,6 +40,9 @@ class Circuit {
 
   bool open() const noexcept { return open_; }
   bool down(std::size_t server) const noexcept { return servers_[server].down; }
+  int consecutive_fails(std::size_t server) const noexcept {
+    return servers_[server].consecutive_fails;
+  }
   bool any_down() const noexcept;
   std::size_t outstanding() const noexcept;
   std::int64_t opened_at_ms() const noexcept { return opened_at_ms_; }

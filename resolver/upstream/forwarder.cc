@@ -27,6 +27,8 @@ class Forwarder::Attempt final : public AnswerHandler {
     ++owner_->counters_.attempts;
     if (index_ > 0) ++owner_->counters_.failovers;
     sent_ms_ = owner_->clock_.monotonic_ms();
+    sent_ns_ = uv_hrtime();
+    ++owner_->metrics_[server].requests;
     owner_->circuit_.on_sent(server, sent_ms_);
     owner_->channel(server, via_).send(query_, this);
   }
@@ -37,7 +39,7 @@ class Forwarder::Attempt final : public AnswerHandler {
     if (status == UpstreamStatus::kAnswer) {
       // Any answer proves the server alive, whatever its rcode; the rcode only decides whether
       // the next server is worth asking.
-      owner_->on_answer(server, sent_ms_, query_, response);
+      owner_->on_answer(server, sent_ms_, query_, response, sent_ns_);
       auto header = dns::read_header(response);
       const auto rcode = header ? static_cast<dns::Rcode>(header->rcode()) : dns::Rcode::kServFail;
       usable = header && rcode != dns::Rcode::kServFail && rcode != dns::Rcode::kRefused &&
@@ -65,6 +67,7 @@ class Forwarder::Attempt final : public AnswerHandler {
   Via via_;
   std::size_t index_ = 0;
   std::int64_t sent_ms_ = 0;
+  std::uint64_t sent_ns_ = 0;
 };
 
 Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clock& clock,
@@ -111,6 +114,7 @@ Result<void> Forwarder::start() {
     probe_channels_.push_back(std::move(*probe_channel));
   }
   if (servers_.empty()) return fail("forward " + config_.from + ": no upstream servers");
+  metrics_.resize(servers_.size());
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   return {};

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "config/config.h"
+#include "observe/request_metrics.h"
 #include "upstream/admission_queue.h"
 #include "upstream/answer_handler.h"
 #include "upstream/ares_channel.h"
@@ -53,6 +55,14 @@ struct ForwarderCounters {
   std::uint64_t queue_expired = 0;     // misses rejected: their wait ran out
   std::uint64_t queue_peak = 0;        // the longest the queue has been
   std::uint64_t degraded_periods = 0;  // times the upstream answered SERVFAIL to everything
+};
+
+// One upstream server's counters behind coredns_forward_* (per `to`).
+struct UpstreamMetrics {
+  std::uint64_t requests = 0;  // attempts sent to it
+  std::array<std::uint64_t, observe::kRcodeSlots> responses{};
+  std::array<observe::TimeHistogram, observe::kRcodeSlots> durations{};
+  std::uint64_t healthcheck_failures = 0;
 };
 
 class Forwarder;
@@ -113,6 +123,8 @@ class Forwarder {
   std::size_t inflight() const noexcept { return inflight_; }
   std::size_t queue_length() const noexcept { return queue_.size(); }
   const ForwarderCounters& counters() const noexcept { return counters_; }
+  const std::vector<UpstreamMetrics>& upstream_metrics() const noexcept { return metrics_; }
+  const Circuit& circuit() const noexcept { return circuit_; }
   std::vector<std::string> server_names() const;
 
  private:
@@ -127,8 +139,8 @@ class Forwarder {
   std::vector<std::size_t> pick_order();
   void finish(Attempt* attempt) noexcept;
   // Transport evidence from attempts and health checks.
-  void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query,
-                 dns::Bytes response) noexcept;
+  void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query, dns::Bytes response,
+                 std::uint64_t sent_ns) noexcept;
   void on_failure(std::size_t server, UpstreamStatus status) noexcept;
   void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
   void send_health_check(std::size_t server) noexcept;
@@ -164,6 +176,7 @@ class Forwarder {
   uv_timer_t timer_{};
   bool closed_ = false;
   ForwarderCounters counters_;
+  std::vector<UpstreamMetrics> metrics_;  // one per server
 };
 
 }  // namespace holdfast::upstream

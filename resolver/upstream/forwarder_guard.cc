@@ -43,8 +43,9 @@ class Forwarder::HealthCheck final : public AnswerHandler {
 
   void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
     if (status == UpstreamStatus::kAnswer) {
-      owner_->on_answer(server_, sent_ms_, {}, response);
+      owner_->on_answer(server_, sent_ms_, {}, response, 0);
     } else {
+      if (status != UpstreamStatus::kCancelled) ++owner_->metrics_[server_].healthcheck_failures;
       owner_->on_failure(server_, status);
     }
     delete this;
@@ -120,13 +121,17 @@ bool Forwarder::claim_degraded_refresh() noexcept {
 }
 
 void Forwarder::on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query,
-                          dns::Bytes response) noexcept {
+                          dns::Bytes response, std::uint64_t sent_ns) noexcept {
   const std::int64_t now = clock_.monotonic_ms();
   latency_.add(now - sent_ms);
   apply(circuit_.on_answer(server, now), server, "answered");
   if (query.empty()) return;  // a health check says nothing about the upstream's data
   auto header = dns::read_header(response);
   if (!header) return;
+  const std::size_t slot = std::min<std::size_t>(header->rcode(), observe::kRcodeSlots - 1);
+  ++metrics_[server].responses[slot];
+  metrics_[server].durations[slot].observe(observe::kTimeBounds,
+                                           static_cast<double>(uv_hrtime() - sent_ns) / 1e9);
   const auto rcode = static_cast<dns::Rcode>(header->rcode());
   if (rcode == dns::Rcode::kServFail) {
     if (servfail_.on_servfail(question_hash(query))) {

@@ -108,8 +108,7 @@ TEST_F(NodeLocalDns, ReadsTheClusterLocalBlock) {
   EXPECT_EQ(block.forward->to, (std::vector<Endpoint>{{"10.96.0.11", 53}}));
   EXPECT_TRUE(block.forward->force_tcp);
   EXPECT_EQ(block.health, "169.254.20.10:8080");
-  EXPECT_EQ(inactive_names(block),
-            (std::vector<std::string>{"reload", "loop", "prometheus", "health"}));
+  EXPECT_EQ(inactive_names(block), (std::vector<std::string>{"reload", "loop"}));
   EXPECT_EQ(block.inactive[0].where.file, "node-local.Corefile");
   EXPECT_EQ(block.inactive[0].where.line, 7);
 }

@@ -1,0 +1,141 @@
+// The metrics snapshot of the whole server, taken on its loop: request counters per listener
+// and zone, caches, forwarders, the store and the pipeline.
+#include <algorithm>
+
+#include "server/server.h"
+
+namespace holdfast::server {
+namespace {
+
+std::string join_zones(const std::vector<std::string>& zones) {
+  std::string out;
+  for (const std::string& zone : zones) out += (out.empty() ? "" : " ") + zone;
+  return out;
+}
+
+const char* store_state_name(cache::StoreState state) {
+  switch (state) {
+    case cache::StoreState::kOpen:
+      return "open";
+    case cache::StoreState::kMemoryOnly:
+      return "memory_only";
+    case cache::StoreState::kClosed:
+      break;
+  }
+  return "closed";
+}
+
+}  // namespace
+
+void Server::fill_snapshot(observe::MetricsSnapshot& out) {
+  out.version = options_.version;
+  out.revision = options_.revision;
+  out.compiler = std::string("g++ ") + __VERSION__;
+  // Requests: one series set per (listening address, zone), "dropped" for queries no zone took.
+  for (const auto& router : routers_) {
+    for (const Router::ZoneMetrics& slot : router->metrics()) {
+      observe::ZoneRequests& z = out.zones.emplace_back();
+      z.server = router->server();
+      z.zone = slot.zone != nullptr ? slot.zone->block->zones.front() : "dropped";
+      z.requests = *slot.metrics;
+    }
+  }
+  const PipelineCounters pipeline = pipeline_.take_counters();
+  for (const auto& zone : zones_) {
+    std::string server;
+    for (const auto& router : routers_) {
+      const auto& slots = router->metrics();
+      if (std::any_of(slots.begin(), slots.end(),
+                      [&](const Router::ZoneMetrics& m) { return m.zone == zone.get(); })) {
+        server = router->server();
+        break;
+      }
+    }
+    if (zone->cache) {
+      const cache::CacheCounters c = zone->cache->counters();
+      observe::CacheMetrics& m = out.caches.emplace_back();
+      m.server = server;
+      m.zones = join_zones(zone->block->zones);
+      m.entries_success = c.entries_success;
+      m.entries_denial = c.entries_denial;
+      m.hits_success = c.hits - c.hits_denial;
+      m.hits_denial = c.hits_denial;
+      m.misses = c.misses;
+      m.evictions_success = c.evictions - c.evictions_denial;
+      m.evictions_denial = c.evictions_denial;
+      m.prefetch = zone->prefetches;
+      m.served_stale = zone->served_stale;
+    }
+    if (zone->forwarder) {
+      const upstream::Forwarder& f = *zone->forwarder;
+      const upstream::ForwarderCounters& c = f.counters();
+      observe::ForwarderMetrics& m = out.forwarders.emplace_back();
+      m.block = zone->name;
+      const std::vector<std::string> names = f.server_names();
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        observe::UpstreamMetricsSnapshot& u = m.upstreams.emplace_back();
+        const upstream::UpstreamMetrics& um = f.upstream_metrics()[i];
+        u.to = names[i];
+        u.requests = um.requests;
+        u.responses = um.responses;
+        u.durations = um.durations;
+        u.healthcheck_failures = um.healthcheck_failures;
+        u.down = f.circuit().down(i);
+      }
+      m.circuit_opened = c.circuit_opened;
+      m.circuit_closed = c.circuit_closed;
+      m.circuit_open = f.circuit_open();
+      m.degraded = f.degraded();
+      m.max_concurrent_rejects = c.over_limit;
+      m.inflight = f.inflight();
+      m.queue_length = f.queue_length();
+      m.queued = c.queued;
+      m.queue_full = c.queue_full;
+      m.queue_expired = c.queue_expired;
+      m.limited = c.limited;
+      m.probes = c.probes;
+      m.health_checks = c.health_checks;
+      m.silences = c.silences;
+    }
+  }
+  observe::StoreMetrics& st = out.store;
+  st.configured = store_ != nullptr;
+  if (store_) {
+    const cache::StoreCounters& c = store_->counters();
+    auto get = [](const std::atomic<std::uint64_t>& v) {
+      return v.load(std::memory_order_relaxed);
+    };
+    st.state = store_state_name(store_->state());
+    if (store_->state() == cache::StoreState::kOpen) {
+      st.entries = store_->entry_count();
+      st.used_bytes = store_->used_bytes();
+    }
+    st.map_bytes = store_->options().size_bytes;
+    st.batches = get(c.batches);
+    st.flush_seconds = static_cast<double>(get(c.flush_micros)) / 1e6;
+    st.written = get(c.written);
+    st.dropped = get(c.dropped_queue_full);
+    st.queue_length = get(c.queue_length);
+    st.evicted_expired = get(c.evicted_expired);
+    st.evicted_lru = get(c.evicted_lru);
+    st.corrupt = get(c.invalid_deleted);
+    st.full = get(c.map_full);
+    st.moved_aside = get(c.moved_aside);
+    st.write_errors = get(c.write_errors);
+    st.read_only = store_->state() == cache::StoreState::kMemoryOnly ? 1 : 0;
+  }
+  observe::PipelineMetrics& p = out.pipeline;
+  p.coalesced = pipeline.coalesced;
+  p.store_promotions = pipeline.store_promotions;
+  p.malformed_dropped = pipeline.dropped_short + pipeline.dropped_response;
+  p.formerr = pipeline.formerr;
+  p.refreshes = pipeline.refreshes;
+  p.internal_errors = pipeline.internal_errors;
+  for (std::size_t i = 0; i < kStaleReasons; ++i) {
+    p.stale_by_reason.emplace_back(to_string(static_cast<StaleReason>(i)),
+                                   pipeline.stale_by_reason[i]);
+  }
+  p.oldest_stale_seconds = pipeline.oldest_stale_seconds;
+}
+
+}  // namespace holdfast::server
