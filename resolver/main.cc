@@ -6,8 +6,10 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -68,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", parse_options.default_persist_dir,
                  "where the LMDB store lives when the Corefile names no `persist DIR` "
                  "(default /var/lib/holdfast as root, else $XDG_STATE_HOME/holdfast)");
+  bool test_hooks = false;
+  // Tests only (hidden): SIGUSR2 stalls the loop for 3 s, as a wedged daemon would.
+  app.add_flag("--test-hooks", test_hooks)->group("");
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   std::vector<std::string> args = normalise_flags(argc, argv);
@@ -134,7 +139,23 @@ int main(int argc, char** argv) {
     handle->data = &signals;
     uv_signal_start(handle, on_signal, signum);
   }
+  uv_signal_t stall{};
+  if (test_hooks) {
+    uv_signal_init(loop, &stall);
+    uv_signal_start(
+        &stall,
+        [](uv_signal_t*, int) noexcept {
+          spdlog::warn("test hook: stalling the loop for 3 s");
+          std::this_thread::sleep_for(std::chrono::seconds(3));
+        },
+        SIGUSR2);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&stall));
+  }
   uv_run(loop, UV_RUN_DEFAULT);
+  if (test_hooks) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&stall), nullptr);
+    uv_run(loop, UV_RUN_DEFAULT);
+  }
   uv_loop_close(loop);
   ares_library_cleanup();
   spdlog::info("stopped");

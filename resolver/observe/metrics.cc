@@ -293,7 +293,7 @@ void pipeline_families(std::vector<MetricFamily>& out, const PipelineMetrics& p)
                       MetricType::Counter);
   FamilyBuilder oldest(
       out, "holdfast_stale_answer_oldest_seconds",
-      "How far past its expiry the oldest stale answer since the previous scrape was.",
+      "How far past its expiry the oldest stale answer of the last one to two minutes was.",
       MetricType::Gauge);
   FamilyBuilder refreshes(out, "holdfast_refreshes_total",
                           "Background refreshes of cached names (stale, prefetch).",

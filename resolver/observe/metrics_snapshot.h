@@ -94,7 +94,7 @@ struct PipelineMetrics {
   std::uint64_t refreshes = 0;
   std::uint64_t internal_errors = 0;
   std::vector<std::pair<std::string, std::uint64_t>> stale_by_reason;
-  std::uint64_t oldest_stale_seconds = 0;  // since the previous scrape
+  std::uint64_t oldest_stale_seconds = 0;  // over the last one to two minutes
 };
 
 struct MetricsSnapshot {

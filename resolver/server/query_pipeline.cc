@@ -84,12 +84,22 @@ void QueryPipeline::count_stale(Zone& zone, StaleReason reason, const cache::Hit
   ++counters_.stale_answers;
   ++zone.served_stale;
   ++counters_.stale_by_reason[static_cast<std::size_t>(reason)];
-  counters_.oldest_stale_seconds = std::max(counters_.oldest_stale_seconds, hit.stale_seconds);
+  roll_stale_age(clock_.monotonic_ms());
+  stale_age_windows_[0] = std::max(stale_age_windows_[0], hit.stale_seconds);
+}
+
+void QueryPipeline::roll_stale_age(std::int64_t now_ms) noexcept {
+  const std::int64_t minute = now_ms / 60'000;
+  if (minute == stale_age_minute_) return;
+  stale_age_windows_[1] = minute == stale_age_minute_ + 1 ? stale_age_windows_[0] : 0;
+  stale_age_windows_[0] = 0;
+  stale_age_minute_ = minute;
 }
 
 PipelineCounters QueryPipeline::take_counters() noexcept {
+  roll_stale_age(clock_.monotonic_ms());
   PipelineCounters out = counters_;
-  counters_.oldest_stale_seconds = 0;
+  out.oldest_stale_seconds = std::max(stale_age_windows_[0], stale_age_windows_[1]);
   return out;
 }
 

@@ -74,7 +74,7 @@ struct PipelineCounters {
   std::uint64_t truncated = 0;          // UDP replies sent with TC=1
   std::uint64_t internal_errors = 0;    // queries dropped because memory ran out
   std::array<std::uint64_t, kStaleReasons> stale_by_reason{};
-  // The most seconds past expiry of any stale answer since the last snapshot (then reset).
+  // The most seconds past expiry of any stale answer in the last one to two minutes.
   std::uint32_t oldest_stale_seconds = 0;
 };
 
@@ -99,7 +99,7 @@ class QueryPipeline final : public upstream::CircuitListener {
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
   const PipelineCounters& counters() const noexcept { return counters_; }
-  // For the metrics snapshot, on the loop: the counters, with the stale-age gauge reset after.
+  // For the metrics snapshot, on the loop: the counters, the stale-age gauge brought up to date.
   PipelineCounters take_counters() noexcept;
 
  private:
@@ -183,6 +183,10 @@ class QueryPipeline final : public upstream::CircuitListener {
   std::unordered_map<std::string, PendingRefresh> refresh_pending_;
   uv_timer_t refresh_timer_{};
   PipelineCounters counters_;
+  // The stale-age gauge over two one-minute windows: [0] this minute, [1] the one before.
+  std::array<std::uint32_t, 2> stale_age_windows_{};
+  std::int64_t stale_age_minute_ = 0;
+  void roll_stale_age(std::int64_t now_ms) noexcept;
 };
 
 }  // namespace holdfast::server

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The node-local-dns ConfigMap's shape runs unchanged: four server blocks (cluster.local,
 in-addr.arpa, ip6.arpa, .) on one port, force_tcp to the cluster DNS for the first three, and
-each block answers its own names."""
+each block answers its own names; its `prometheus` and `health` addresses serve metrics and
+health."""
 import os
+import urllib.request
 import sys
 import unittest
 
@@ -59,6 +61,7 @@ class NodeLocalDnsTest(unittest.TestCase):
     def setUpClass(cls):
         metrics_port = h.free_port(("127.0.0.1",))
         health_port = h.free_port(("127.0.0.1",))
+        cls.metrics_port, cls.health_port = metrics_port, health_port
         cls.stack = h.Stack(make_corefile=lambda port, up: node_local_corefile(
             port, up, metrics_port, health_port)).start()
         cls.addClassCleanup(cls.stack.close)
@@ -95,6 +98,16 @@ class NodeLocalDnsTest(unittest.TestCase):
     def test_root_block_reaches_the_upstream_over_udp(self):
         self.dig("www.example.", "TXT")  # NODATA, but forwarded by the "." block
         self.assertEqual(self.stack.proxy.count("www.example.", "TXT", transport="udp"), 1)
+
+    def test_prometheus_and_health_are_served_on_the_addresses_the_corefile_names(self):
+        self.dig(h.svc_name(49, 5), "A")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        self.assertIn('coredns_dns_requests_total{server="dns://127.0.0.1:', metrics)
+        self.assertIn('zone="cluster.local."', metrics)
+        for path in ("/health", "/ready"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}{path}", timeout=5) as r:
+                self.assertEqual((r.status, r.read()), (200, b"OK"), path)
 
 
 if __name__ == "__main__":
