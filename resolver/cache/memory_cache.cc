@@ -24,7 +24,7 @@ MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
-MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) noexcept {
+MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) const noexcept {
   return *shards_[StringHash{}(key) % shards_.size()];
 }
 
@@ -52,9 +52,13 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
   // such an entry counts as just expired (servable stale only) until a new answer replaces it.
   const std::int64_t effective_now =
       now >= entry.stored_at_seconds ? now : entry.stored_at_seconds + entry.ttl_seconds;
-  if (!is_usable(entry, effective_now, stale)) {
+  // A pinned entry past its stale window is still served stale (never "expires").
+  const bool usable =
+      is_usable(entry, effective_now, stale) ||
+      (node->pinned && stale == StaleUse::kAllowStale && entry.kind != EntryKind::kServfail);
+  if (!usable) {
     misses_.fetch_add(1, std::memory_order_relaxed);
-    if (!is_usable(entry, effective_now, StaleUse::kAllowStale)) {
+    if (!node->pinned && !is_usable(entry, effective_now, StaleUse::kAllowStale)) {
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
       (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
@@ -126,14 +130,23 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
-  while (lru.size() >= capacity) {
+  // Evict from the cold end, passing over pinned entries (a shard of only pins may outgrow its
+  // share: pins are a handful of names by design).
+  std::size_t passed = 0;
+  while (lru.size() >= capacity && passed < lru.size()) {
+    if (lru.back().pinned) {
+      lru.splice(lru.begin(), lru, std::prev(lru.end()));
+      ++passed;
+      continue;
+    }
     shard.index.erase(lru.back().key);
     lru.pop_back();
     (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
     if (!success) evictions_denial_.fetch_add(1, std::memory_order_relaxed);
   }
-  lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0});
+  const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
+  lru.push_front(Node{std::string(key.view()), std::move(entry), pinned, now, 0});
   shard.index.emplace(lru.front().key, lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
@@ -150,6 +163,64 @@ CacheCounters MemoryCache::counters() const noexcept {
   c.hits_denial = hits_denial_.load(std::memory_order_relaxed);
   c.evictions_denial = evictions_denial_.load(std::memory_order_relaxed);
   return c;
+}
+
+std::optional<Entry> MemoryCache::peek(std::string_view key) const {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto found = shard.index.find(key);
+  if (found == shard.index.end()) return std::nullopt;
+  return found->second->entry;
+}
+
+void MemoryCache::for_each(
+    const std::function<void(std::string_view, const Entry&, bool)>& visit) const {
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (const Lru* lru : {&shard->success, &shard->denial}) {
+      for (const Node& node : *lru) visit(node.key, node.entry, node.pinned);
+    }
+  }
+}
+
+std::size_t MemoryCache::erase_if(const std::function<bool(std::string_view)>& match) {
+  std::size_t erased = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (Lru* lru : {&shard->success, &shard->denial}) {
+      for (auto node = lru->begin(); node != lru->end();) {
+        if (!match(node->key)) {
+          ++node;
+          continue;
+        }
+        const bool success = node->entry.kind == EntryKind::kSuccess;
+        (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+        shard->index.erase(node->key);
+        node = lru->erase(node);
+        ++erased;
+      }
+    }
+  }
+  return erased;
+}
+
+void MemoryCache::set_pinned(std::string_view key, bool pinned) {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  if (pinned) {
+    shard.pins.emplace(key);
+  } else if (auto pin = shard.pins.find(key); pin != shard.pins.end()) {
+    shard.pins.erase(pin);
+  }
+  if (auto found = shard.index.find(key); found != shard.index.end()) {
+    found->second->pinned = pinned;
+  }
+}
+
+bool MemoryCache::pinned(std::string_view key) const {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  return shard.pins.find(key) != shard.pins.end();
 }
 
 std::size_t MemoryCache::size() const noexcept {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/clock.h"
@@ -82,10 +84,23 @@ class MemoryCache {
   CacheCounters counters() const noexcept;
   std::size_t size() const noexcept;
 
+  // The operator's view and levers (admin socket); not on the query path.
+  // A copy of the entry under `key`, without touching recency or counters.
+  std::optional<Entry> peek(std::string_view key) const;
+  // Calls `visit(key, entry, pinned)` for every entry, one shard locked at a time.
+  void for_each(const std::function<void(std::string_view, const Entry&, bool)>& visit) const;
+  // Removes the entries whose key `match` accepts (pinned ones too); returns how many.
+  std::size_t erase_if(const std::function<bool(std::string_view)>& match);
+  // A pinned key's entry is never evicted and never freed for age: past max_stale it is still
+  // served stale. The pin holds for whatever entry the key gets later too.
+  void set_pinned(std::string_view key, bool pinned);
+  bool pinned(std::string_view key) const;
+
  private:
   struct Node {
     std::string key;
     Entry entry;
+    bool pinned = false;
     std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
     std::uint32_t window_hits = 0;
   };
@@ -95,9 +110,10 @@ class MemoryCache {
     Lru success;  // front = most recently used
     Lru denial;
     std::unordered_map<std::string, Lru::iterator, StringHash, std::equal_to<>> index;
+    std::unordered_set<std::string, StringHash, std::equal_to<>> pins;
   };
 
-  Shard& shard_for(std::string_view key) noexcept;
+  Shard& shard_for(std::string_view key) const noexcept;
   bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
   bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
 

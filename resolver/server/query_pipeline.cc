@@ -224,11 +224,15 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                                 ? dns::ede::kStaleNxdomainAnswer
                                 : dns::ede::kStaleAnswer;
   finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
-  if (forwarder == nullptr || flights_.count(key.view()) > 0) return;
+  if (forwarder == nullptr) return;
   if (forwarder->circuit_open()) {
-    // Refreshed when the upstream is back (the probes find out when).
+    // Refreshed when the upstream is back (the probes find out when) — even if a flight from
+    // before the outage is still in the air: it will fail, and nothing else would refresh it.
     schedule_refresh(zone, key, packet, query, std::nullopt);
-  } else if (forwarder->degraded()) {
+    return;
+  }
+  if (flights_.count(key.view()) > 0) return;
+  if (forwarder->degraded()) {
     // Answering SERVFAIL to everything: a trickle of refreshes finds out when it resolves again.
     if (forwarder->claim_degraded_refresh()) {
       ++counters_.refreshes;

@@ -28,14 +28,15 @@ CircuitChange Circuit::on_answer(std::size_t server, std::int64_t now_ms) noexce
   s.consecutive_fails = 0;
   s.down = false;
   s.last_answer_ms = now_ms;
-  // Queries still outstanding count as sent now: silence is measured from this answer.
-  s.first_sent_since_answer_ms = s.outstanding > 0 ? now_ms : -1;
+  s.first_sent_since_answer_ms = -1;
   return update_open(now_ms);
 }
 
-CircuitChange Circuit::on_failure(std::size_t server, std::int64_t now_ms) noexcept {
+CircuitChange Circuit::on_failure(std::size_t server, std::int64_t now_ms,
+                                  std::int64_t sent_ms) noexcept {
   Server& s = servers_[server];
   on_abandoned(server);
+  if (sent_ms < s.last_answer_ms) return CircuitChange::kNone;  // it has answered since
   ++s.consecutive_fails;
   if (options_.max_fails <= 0 || s.consecutive_fails < options_.max_fails)
     return CircuitChange::kNone;

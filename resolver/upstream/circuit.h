@@ -26,14 +26,16 @@ class Circuit {
   Circuit(std::size_t servers, const CircuitOptions& options, std::uint64_t seed);
 
   // A query went to `server` / its attempt ended with an answer / with a transport failure /
-  // without a verdict (cancelled).
+  // without a verdict (cancelled). A failure of a query sent before the server's latest answer
+  // says nothing new (the server has answered since): it is not counted.
   void on_sent(std::size_t server, std::int64_t now_ms) noexcept;
   CircuitChange on_answer(std::size_t server, std::int64_t now_ms) noexcept;
-  CircuitChange on_failure(std::size_t server, std::int64_t now_ms) noexcept;
+  CircuitChange on_failure(std::size_t server, std::int64_t now_ms, std::int64_t sent_ms) noexcept;
   void on_abandoned(std::size_t server) noexcept;
 
-  // The first server that has had queries outstanding and answered nothing for `silence_ms`,
-  // if any; the caller marks it down with mark_down().
+  // The first server that has answered nothing for `silence_ms` since the first query sent to it
+  // after its latest answer, while queries are outstanding; the caller marks it down with
+  // mark_down(). Queries sent before the latest answer do not count: the server answered since.
   std::optional<std::size_t> silent_server(std::int64_t now_ms,
                                            std::int64_t silence_ms) const noexcept;
   CircuitChange mark_down(std::size_t server, std::int64_t now_ms) noexcept;

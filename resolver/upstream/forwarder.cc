@@ -28,6 +28,8 @@ class Forwarder::Attempt final : public AnswerHandler {
     if (index_ > 0) ++owner_->counters_.failovers;
     sent_ms_ = owner_->clock_.monotonic_ms();
     sent_ns_ = uv_hrtime();
+    // c-ares 1.18 sends the ID it is given: a fresh random one per attempt (RFC 5452 §4.3).
+    if (query_.size() >= 2) dns::set_id(dns::MutableBytes(query_), owner_->next_query_id());
     ++owner_->metrics_[server].requests;
     owner_->circuit_.on_sent(server, sent_ms_);
     owner_->channel(server, via_).send(query_, this);
@@ -45,7 +47,7 @@ class Forwarder::Attempt final : public AnswerHandler {
       usable = header && rcode != dns::Rcode::kServFail && rcode != dns::Rcode::kRefused &&
                rcode != dns::Rcode::kNotImp && rcode != dns::Rcode::kFormErr;
     } else {
-      owner_->on_failure(server, status);
+      owner_->on_failure(server, status, sent_ms_);
     }
     const bool can_retry = status != UpstreamStatus::kCancelled && index_ + 1 < order_.size();
     if (!usable && can_retry) {

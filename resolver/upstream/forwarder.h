@@ -132,6 +132,7 @@ class Forwarder {
   class HealthCheck;
 
   enum class Via : std::uint8_t { kNormal, kProbe };
+  std::uint16_t next_query_id() noexcept { return static_cast<std::uint16_t>(id_rng_()); }
   void send(dns::Bytes query, AnswerHandler* handler, Via via);
   AresChannel& channel(std::size_t server, Via via) noexcept {
     return via == Via::kProbe ? *probe_channels_[server] : *servers_[server];
@@ -141,7 +142,7 @@ class Forwarder {
   // Transport evidence from attempts and health checks.
   void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query, dns::Bytes response,
                  std::uint64_t sent_ns) noexcept;
-  void on_failure(std::size_t server, UpstreamStatus status) noexcept;
+  void on_failure(std::size_t server, UpstreamStatus status, std::int64_t sent_ms) noexcept;
   void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
   void send_health_check(std::size_t server) noexcept;
   // The timer: silence detection, timed probes, draining and expiring the queue.
@@ -157,6 +158,7 @@ class Forwarder {
   const config::ForwardConfig& config_;
   const Clock& clock_;
   std::mt19937_64 rng_;
+  std::mt19937 id_rng_{std::random_device{}()};  // query IDs: unpredictable across restarts
   std::vector<std::unique_ptr<AresChannel>> servers_;
   // The same servers with a shorter timeout (probe_interval, at least 1 s, at most the attempt
   // timeout), for probes: a client whose miss is a probe learns within it that nothing answered.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -18,7 +19,7 @@ namespace {
 constexpr std::int64_t kTickMs = 10;
 
 // `. IN NS`, no RD: the health-check question CoreDNS's forward sends. Any answer will do.
-// FORMAT: a DNS header (ID 0, c-ares sets its own; QDCOUNT 1) and a root NS question.
+// FORMAT: a DNS header (ID set per probe; QDCOUNT 1) and a root NS question.
 constexpr std::uint8_t kHealthQuery[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1};
 
 std::uint64_t question_hash(dns::Bytes query) noexcept {
@@ -38,7 +39,9 @@ class Forwarder::HealthCheck final : public AnswerHandler {
   void send() noexcept {
     sent_ms_ = owner_->clock_.monotonic_ms();
     owner_->circuit_.on_sent(server_, sent_ms_);
-    owner_->channel(server_, Via::kProbe).send(dns::Bytes(kHealthQuery, sizeof kHealthQuery), this);
+    std::memcpy(query_, kHealthQuery, sizeof query_);
+    dns::set_id(dns::MutableBytes(query_, sizeof query_), owner_->next_query_id());
+    owner_->channel(server_, Via::kProbe).send(dns::Bytes(query_, sizeof query_), this);
   }
 
   void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
@@ -46,7 +49,7 @@ class Forwarder::HealthCheck final : public AnswerHandler {
       owner_->on_answer(server_, sent_ms_, {}, response, 0);
     } else {
       if (status != UpstreamStatus::kCancelled) ++owner_->metrics_[server_].healthcheck_failures;
-      owner_->on_failure(server_, status);
+      owner_->on_failure(server_, status, sent_ms_);
     }
     delete this;
   }
@@ -55,6 +58,7 @@ class Forwarder::HealthCheck final : public AnswerHandler {
   Forwarder* owner_;
   std::size_t server_;
   std::int64_t sent_ms_ = 0;
+  std::uint8_t query_[sizeof kHealthQuery];
 };
 
 bool Forwarder::admit() noexcept {
@@ -146,13 +150,14 @@ void Forwarder::on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes q
   }
 }
 
-void Forwarder::on_failure(std::size_t server, UpstreamStatus status) noexcept {
+void Forwarder::on_failure(std::size_t server, UpstreamStatus status,
+                           std::int64_t sent_ms) noexcept {
   if (status == UpstreamStatus::kCancelled || status == UpstreamStatus::kOverLimit ||
       status == UpstreamStatus::kRejected) {
     circuit_.on_abandoned(server);
     return;
   }
-  apply(circuit_.on_failure(server, clock_.monotonic_ms()), server, to_string(status));
+  apply(circuit_.on_failure(server, clock_.monotonic_ms(), sent_ms), server, to_string(status));
 }
 
 void Forwarder::apply(CircuitChange change, std::size_t server, const char* why) noexcept {

@@ -1,14 +1,19 @@
 #!/usr/bin/python3
 """Serve-stale policy (RFC 8767): stale NXDOMAIN carries EDE 19; past MAX_STALE there is nothing
 to serve (SERVFAIL, EDE 22); `verify` waits client_timeout for the upstream, `immediate` answers
-stale at once and refreshes behind it; `serve_stale off` means SERVFAIL when the upstream is down;
-an open circuit answers misses SERVFAIL + EDE 22 at once without asking upstream. NSD (TTL 30) is
-shared; dnsfault shortens TTLs to 1 s while warming (`ttl 1`), so fresh answers after a refresh
-are easy to tell apart. Every test runs its own dnsfault and holdfast."""
+stale at once and refreshes behind it; `serve_stale off` means SERVFAIL when the upstream is down.
+While the circuit is open, misses are the probes: `probes` of them (default 2) may go upstream per
+`probe_interval` (default 1 s; a probe times out after probe_interval, at least 1 s, at most the
+2 s attempt), and the rest wait in the admission queue at most probe_interval: every one gets
+SERVFAIL + EDE 22, none at once, none after more than probe_interval + the probe timeout (2 s).
+NSD (TTL 30) is shared; dnsfault shortens TTLs to 1 s while warming (`ttl 1`), so fresh answers
+after a refresh are easy to tell apart. Every test runs its own dnsfault and holdfast."""
 import contextlib
+import math
 import os
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -26,6 +31,10 @@ STALE_TTL = 7
 EXPIRY_WAIT = 2.2  # past the 1 s TTL dnsfault gave the warm-up answers
 NAMES = [(h.svc_name(n, 8), "A") for n in range(20)]
 MISSING = [(f"gone-{n}.ns-8.svc.cluster.local.", "A") for n in range(20)]
+PROBES = 2              # upstream_limits defaults
+PROBE_INTERVAL = 1.0
+ATTEMPT_TIMEOUT = 2.0   # one upstream attempt
+PROBE_TIMEOUT = min(ATTEMPT_TIMEOUT, max(PROBE_INTERVAL, 1.0))  # one probe's attempt
 
 
 class StalePolicyTest(unittest.TestCase):
@@ -131,19 +140,53 @@ class StalePolicyTest(unittest.TestCase):
             self.assertNotIn(fs.EDE_STALE, fs.ede_codes(r.msg), str(r.msg))
 
     # --- the circuit breaker ------------------------------------------------------------------------
-    def test_with_the_circuit_open_a_miss_gets_servfail_with_ede_22_at_once_not_sent_upstream(self):
-        self.start(max_fails=2, recheck="30s")
+    def test_circuit_open_misses_over_the_probe_budget_wait_probe_interval_then_servfail_ede_22(self):
+        self.start(max_fails=2, limits={"probe_interval": f"{int(PROBE_INTERVAL * 1000)}ms",
+                                        "probes": PROBES})
         self.fault.set_rules("blackhole")
-        # Two timed-out flights (2 s each, in parallel) open the circuit.
+        # No round trips measured yet (no silence detection): max_fails timed-out flights (2 s
+        # each, in parallel) open the circuit.
         first = fs.ask_all(self.port, MISSING[:2], timeout=4.0)
         self.assertEqual([fs.rcode_text(r) for r in first], ["SERVFAIL"] * 2)
+        self.assertTrue(fs.wait_for_log(self.daemon, fs.CIRCUIT_OPEN, 2.0),
+                        "the circuit never opened")
+        # 20 misses at once, right after the circuit opened: every probe slot is free (the first
+        # timed probe is due 0.8-1.2 s after the opening) and each slot is held probe_interval.
+        misses = [(h.wild_name(f"open-{i}"), "A") for i in range(20)]
+        counted_from = time.monotonic()
         received = self.fault.stats()["queries_received"]
-        r = self.timed(MISSING[5][0])
-        self.assertEqual(fs.rcode_text(r), "SERVFAIL", str(r.msg))
-        self.assertEqual(fs.ede_codes(r.msg), [fs.EDE_NO_REACHABLE], str(r.msg))
-        self.assertLess(r.seconds, 0.1)
-        self.assertEqual(self.fault.stats()["queries_received"], received,
-                         "a miss went upstream while the circuit was open")
+        replies: list = []
+        asker = threading.Thread(target=lambda: replies.extend(
+            fs.ask_all(self.port, misses, timeout=PROBE_INTERVAL + ATTEMPT_TIMEOUT + 2.0)))
+        began = time.monotonic()
+        asker.start()
+        time.sleep(max(0.0, began + PROBE_INTERVAL * 0.7 - time.monotonic()))
+        in_first_interval = self.fault.stats()["queries_received"] - received
+        asker.join(15)
+        elapsed = time.monotonic() - began
+        upstream = self.fault.stats()["queries_received"] - received
+        counted_for = time.monotonic() - counted_from  # the span the two counter readings cover
+        seconds = sorted(r.seconds for r in replies)
+        print(f"\n  circuit open, 20 misses: {in_first_interval} reached the upstream within "
+              f"{PROBE_INTERVAL * 0.7:.1f} s, {upstream} within {elapsed:.2f} s; replies after "
+              f"{[round(t, 2) for t in seconds]} s", file=sys.stderr)
+        self.assertFalse(asker.is_alive())
+        # Every miss: SERVFAIL + EDE 22, none unanswered.
+        self.assertEqual(len(replies), len(misses))
+        self.assertEqual([(fs.rcode_text(r), r.msg and fs.ede_codes(r.msg)) for r in replies],
+                         [("SERVFAIL", [fs.EDE_NO_REACHABLE])] * len(misses))
+        # Misses are the probes, within the budget: exactly `probes` went out in the first
+        # interval, and never more than `probes` per probe_interval.
+        self.assertEqual(in_first_interval, PROBES)
+        # (A slot is held probe_interval, so in a span of S seconds each is taken at most
+        # floor(S / probe_interval) + 1 times.)
+        self.assertLessEqual(upstream, PROBES * (math.floor(counted_for / PROBE_INTERVAL) + 1))
+        # A miss that found no probe slot waited in the queue probe_interval (no SERVFAIL at
+        # once: the queue is far from full); one sent as a probe waited out the probe timeout.
+        # Either way SERVFAIL within probe_interval + the probe timeout, not a 2 s attempt more.
+        self.assertGreaterEqual(min(seconds), min(PROBE_INTERVAL, PROBE_TIMEOUT) * 0.9,
+                                "a miss got SERVFAIL before its wait ran out")
+        self.assertLess(max(seconds), PROBE_INTERVAL + PROBE_TIMEOUT + 0.3, seconds)
 
 
 if __name__ == "__main__":
