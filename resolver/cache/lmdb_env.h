@@ -81,7 +81,11 @@ class LmdbTxn {
   LmdbError put(MDB_dbi dbi, std::string_view key, std::string_view value) noexcept;
   LmdbError del(MDB_dbi dbi, std::string_view key) noexcept;
   LmdbError commit() noexcept;
-  // Calls visit(key, value) for every record in order; stops when visit returns false.
+  // Calls visit(key, value) for every record in key order, through one cursor of this
+  // transaction; stops when visit returns false. The views are valid only during that call (copy
+  // out what you keep); a read transaction sees one consistent version of the store, whatever
+  // other writers commit meanwhile. visit must not throw (this function is noexcept) and must
+  // not write to `dbi` through this transaction.
   LmdbError for_each(MDB_dbi dbi,
                      const std::function<bool(std::string_view, std::string_view)>& visit) noexcept;
   // Empties the database (the last resort when even deletes cannot find a free page).

@@ -47,6 +47,18 @@ bool store_is_sound(const std::string& dir, std::size_t map_bytes) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+std::string not_open(const std::string& file, StoreState state, const std::string& problem) {
+  return "snapshot " + file + ": " +
+         (state == StoreState::kMemoryOnly ? "the store runs memory-only (" + problem + ")"
+                                           : std::string("the store is closed"));
+}
+
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
 }  // namespace
 
 PersistentStore::PersistentStore(const StoreOptions& options, const Clock& clock)
@@ -374,6 +386,29 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
   } else if (err.status != LmdbStatus::kOk) {
     spdlog::warn("persist {}: eviction stopped early ({})", options_.dir, err.what());
   }
+}
+
+Result<SnapshotStats> PersistentStore::export_snapshot(const std::string& file) {
+  if (state_.load() != StoreState::kOpen) return fail(not_open(file, state_.load(), problem()));
+  const auto started = std::chrono::steady_clock::now();
+  auto stats = export_answers(env_, file, clock_.wall_seconds());
+  if (stats) {
+    spdlog::info("persist {}: exported {} entries to {} ({} bytes, {} invalid left out) in {} ms",
+                 options_.dir, stats->entries, file, stats->bytes, stats->skipped_invalid,
+                 elapsed_ms(started));
+  }
+  return stats;
+}
+
+Result<ImportStats> PersistentStore::import_snapshot(const std::string& file) {
+  if (state_.load() != StoreState::kOpen) return fail(not_open(file, state_.load(), problem()));
+  const auto started = std::chrono::steady_clock::now();
+  auto stats = import_answers(env_, file, options_.size_bytes);
+  if (stats) {
+    spdlog::info("persist {}: imported {} entries from {} ({} kept as fresher) in {} ms",
+                 options_.dir, stats->imported, file, stats->skipped_fresher, elapsed_ms(started));
+  }
+  return stats;
 }
 
 }  // namespace holdfast::cache

@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "cache/entry.h"
 #include "cache/lmdb_env.h"
+#include "cache/snapshot.h"
 
 namespace holdfast::cache {
 
@@ -80,6 +81,17 @@ class PersistentStore {
 
   // Blocks until everything queued before the call is committed (tests, shutdown).
   void flush();
+
+  // Writes every stored answer to `file` atomically (export_answers in snapshot.h: one read
+  // transaction, a consistent view while the writer thread keeps committing). Blocks for the
+  // copy and the file I/O; any thread, not concurrently with close(). Errors name the file.
+  Result<SnapshotStats> export_snapshot(const std::string& file);
+
+  // Validates the whole of `file`, then writes it in one write transaction of its own, keeping
+  // fresher entries (import_answers in snapshot.h): all or nothing. It bypasses the writer
+  // queue (no drops); the writer thread's next batch waits for LMDB's writer lock meanwhile.
+  // Blocks for the file I/O and the commit; any thread, not concurrently with close().
+  Result<ImportStats> import_snapshot(const std::string& file);
 
   StoreState state() const noexcept { return state_.load(); }
   // Why the store runs memory-only (empty while it is open). Any thread.

@@ -249,7 +249,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
   for (const Waiter& waiter : owned->waiters_) {
     if (waiter.answered) continue;
     // Stale data beats any error (RFC 8767 §4); a fresh SERVFAIL never replaces it.
-    if (zone.stale.enabled && answer_from_cache(waiter, zone, owned->key_, reason)) continue;
+    if (serves_stale(zone) && answer_from_cache(waiter, zone, owned->key_, reason)) continue;
     if (entry) {
       answer_waiter(waiter, zone, &*entry, true, dns::Rcode::kServFail);  // pass the rcode on
     } else {

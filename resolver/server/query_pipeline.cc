@@ -54,6 +54,18 @@ void QueryPipeline::close() noexcept {
   refresh_pending_.clear();
 }
 
+const char* to_string(StaleMode mode) noexcept {
+  switch (mode) {
+    case StaleMode::kAuto:
+      return "auto";
+    case StaleMode::kForce:
+      return "force";
+    case StaleMode::kOff:
+      return "off";
+  }
+  return "?";
+}
+
 const char* to_string(StaleReason reason) noexcept {
   switch (reason) {
     case StaleReason::kTimeout:
@@ -153,7 +165,7 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
         ++counters_.cache_hits;
         finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt,
                         zone);
-        if (hit->prefetch_due) {
+        if (hit->prefetch_due && stale_mode_ != StaleMode::kForce) {
           ++zone->prefetches;
           refresh(*zone, key, packet, query);
         }
@@ -169,7 +181,7 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
 
 std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKey& key) noexcept {
   const cache::StaleUse stale =
-      zone.stale.enabled ? cache::StaleUse::kAllowStale : cache::StaleUse::kFreshOnly;
+      serves_stale(zone) ? cache::StaleUse::kAllowStale : cache::StaleUse::kFreshOnly;
   auto hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
   if (hit || zone.store == nullptr) return hit;
   // Warm start: what the memory lacks, the store may have (from before a restart, or from
@@ -189,6 +201,16 @@ std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKe
 void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                                          const cache::Hit& hit, dns::Bytes packet,
                                          const dns::QueryView& query, const ClientRef& client) {
+  if (stale_mode_ == StaleMode::kForce) {
+    // The operator took the load off the upstream: what is cached is the answer, as it is.
+    count_stale(zone, StaleReason::kForced, hit);
+    finish_and_send(hit.wire_len, hit.question_end, packet, query, client,
+                    static_cast<dns::Rcode>(hit.rcode) == dns::Rcode::kNxDomain
+                        ? dns::ede::kStaleNxdomainAnswer
+                        : dns::ede::kStaleAnswer,
+                    &zone);
+    return;
+  }
   upstream::Forwarder* forwarder =
       zone.forwarder && zone.forwarder->covers(key.name()) ? zone.forwarder.get() : nullptr;
   // verify (RFC 8767 §5): give the upstream a chance to answer first — as long as its own recent

@@ -78,6 +78,12 @@ struct PipelineCounters {
   std::uint32_t oldest_stale_seconds = 0;
 };
 
+// The operator's stale lever (holdfastctl stale-mode): kAuto follows each block's serve_stale;
+// kForce answers everything cached from cache, stale or not, without asking upstream (misses still
+// go up, under the limits); kOff never serves stale.
+enum class StaleMode : std::uint8_t { kAuto, kForce, kOff };
+const char* to_string(StaleMode mode) noexcept;
+
 // Loop-bound: every call on the loop given at construction.
 class QueryPipeline final : public upstream::CircuitListener {
  public:
@@ -98,6 +104,8 @@ class QueryPipeline final : public upstream::CircuitListener {
   void on_circuit_closed(upstream::Forwarder& forwarder) noexcept override;
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
+  void set_stale_mode(StaleMode mode) noexcept { stale_mode_ = mode; }
+  StaleMode stale_mode() const noexcept { return stale_mode_; }
   const PipelineCounters& counters() const noexcept { return counters_; }
   // For the metrics snapshot, on the loop: the counters, the stale-age gauge brought up to date.
   PipelineCounters take_counters() noexcept;
@@ -183,6 +191,11 @@ class QueryPipeline final : public upstream::CircuitListener {
   std::unordered_map<std::string, PendingRefresh> refresh_pending_;
   uv_timer_t refresh_timer_{};
   PipelineCounters counters_;
+  StaleMode stale_mode_ = StaleMode::kAuto;
+  bool serves_stale(const Zone& zone) const noexcept {
+    return stale_mode_ == StaleMode::kForce ||
+           (zone.stale.enabled && stale_mode_ != StaleMode::kOff);
+  }
   // The stale-age gauge over two one-minute windows: [0] this minute, [1] the one before.
   std::array<std::uint32_t, 2> stale_age_windows_{};
   std::int64_t stale_age_minute_ = 0;

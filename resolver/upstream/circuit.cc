@@ -25,6 +25,7 @@ void Circuit::on_abandoned(std::size_t server) noexcept {
 CircuitChange Circuit::on_answer(std::size_t server, std::int64_t now_ms) noexcept {
   Server& s = servers_[server];
   on_abandoned(server);
+  if (s.forced) return CircuitChange::kNone;
   s.consecutive_fails = 0;
   s.down = false;
   s.last_answer_ms = now_ms;
@@ -41,6 +42,21 @@ CircuitChange Circuit::on_failure(std::size_t server, std::int64_t now_ms,
   if (options_.max_fails <= 0 || s.consecutive_fails < options_.max_fails)
     return CircuitChange::kNone;
   return mark_down(server, now_ms);
+}
+
+CircuitChange Circuit::force(std::size_t server, bool down, std::int64_t now_ms) noexcept {
+  Server& s = servers_[server];
+  if (down) {
+    if (!any_down()) next_timed_ms_ = now_ms + jittered_interval_ms();
+    s.forced = true;
+    s.down = true;
+    return update_open(now_ms);
+  }
+  s.forced = false;
+  s.down = false;
+  s.consecutive_fails = 0;
+  s.first_sent_since_answer_ms = -1;
+  return update_open(now_ms);
 }
 
 CircuitChange Circuit::mark_down(std::size_t server, std::int64_t now_ms) noexcept {
@@ -84,6 +100,10 @@ bool Circuit::any_down() const noexcept {
   return std::any_of(servers_.begin(), servers_.end(), [](const Server& s) { return s.down; });
 }
 
+bool Circuit::all_forced_down() const noexcept {
+  return std::all_of(servers_.begin(), servers_.end(), [](const Server& s) { return s.forced; });
+}
+
 std::size_t Circuit::outstanding() const noexcept {
   std::size_t total = 0;
   for (const Server& s : servers_) total += s.outstanding;
@@ -104,7 +124,7 @@ std::optional<std::size_t> Circuit::timed_probe(std::int64_t now_ms) noexcept {
   // The down servers in turn.
   for (std::size_t step = 0; step < servers_.size(); ++step) {
     const std::size_t i = (next_probe_server_ + step) % servers_.size();
-    if (servers_[i].down) {
+    if (servers_[i].down && !servers_[i].forced) {
       next_probe_server_ = i + 1;
       return i;
     }

@@ -39,6 +39,11 @@ class Circuit {
   std::optional<std::size_t> silent_server(std::int64_t now_ms,
                                            std::int64_t silence_ms) const noexcept;
   CircuitChange mark_down(std::size_t server, std::int64_t now_ms) noexcept;
+  // The operator's hand (holdfastctl upstream down|up): a server forced down stays down whatever
+  // it answers, is never probed and never asked; `up` makes it healthy at once.
+  CircuitChange force(std::size_t server, bool down, std::int64_t now_ms) noexcept;
+  bool forced_down(std::size_t server) const noexcept { return servers_[server].forced; }
+  bool all_forced_down() const noexcept;
 
   bool open() const noexcept { return open_; }
   bool down(std::size_t server) const noexcept { return servers_[server].down; }
@@ -66,6 +71,7 @@ class Circuit {
     std::size_t outstanding = 0;
     std::int64_t last_answer_ms = -1;
     std::int64_t first_sent_since_answer_ms = -1;  // -1: nothing sent since the last answer
+    bool forced = false;                           // down by the operator's hand
   };
   CircuitChange update_open(std::int64_t now_ms) noexcept;
   std::int64_t jittered_interval_ms() noexcept;

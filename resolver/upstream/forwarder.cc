@@ -170,6 +170,10 @@ std::vector<std::size_t> Forwarder::pick_order() {
   // asked last (as CoreDNS does when every upstream is marked down).
   std::stable_partition(order.begin(), order.end(),
                         [&](std::size_t i) { return !circuit_.down(i); });
+  // A server the operator forced down is never asked.
+  if (std::any_of(order.begin(), order.end(), [&](std::size_t i) { return !circuit_.forced_down(i); })) {
+    std::erase_if(order, [&](std::size_t i) { return circuit_.forced_down(i); });
+  }
   // Try at most three servers: past that the client has long given up.
   if (order.size() > 3) order.resize(3);
   return order;

@@ -117,6 +117,8 @@ class Forwarder {
   }
   // While degraded: true for one refresh of a stale name per probe_interval.
   bool claim_degraded_refresh() noexcept;
+  // holdfastctl upstream down|up ADDR: false when no server of this group is ADDR ("IP:port").
+  bool force_server(const std::string& address, bool down) noexcept;
 
   const config::ForwardConfig& config() const noexcept { return options_.forward; }
   const ForwarderOptions& options() const noexcept { return options_; }

@@ -106,7 +106,9 @@ bool Forwarder::may_send_queued(std::int64_t now_ms) noexcept {
     ++counters_.limited;
     return false;
   }
-  // A miss is a probe while the circuit is open: a slot of the probe budget, within the limits.
+  // A miss is a probe while the circuit is open: a slot of the probe budget, within the limits;
+  // nothing goes when the operator has forced every server down.
+  if (circuit_.all_forced_down()) return false;
   if (!limit_.would_admit(now_ms, inflight_) || !circuit_.claim_probe(now_ms)) return false;
   limit_.try_acquire(now_ms, inflight_);
   ++counters_.probes;
@@ -122,6 +124,18 @@ bool Forwarder::claim_degraded_refresh() noexcept {
   if (now < next_degraded_refresh_ms_ || !admit()) return false;
   next_degraded_refresh_ms_ = now + options_.probe_interval.count();
   return true;
+}
+
+bool Forwarder::force_server(const std::string& address, bool down) noexcept {
+  for (std::size_t i = 0; i < servers_.size(); ++i) {
+    if (servers_[i]->name() != address) continue;
+    spdlog::info("[{}] upstream {} marked {} by the operator", options_.name, address,
+                 down ? "down" : "up");
+    apply(circuit_.force(i, down, clock_.monotonic_ms()), i, "by the operator");
+    rearm();
+    return true;
+  }
+  return false;
 }
 
 void Forwarder::on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query,
