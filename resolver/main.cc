@@ -8,12 +8,17 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/clock.h"
 #include "config/config.h"
+#include "observe/admin_protocol.h"
+#include "observe/admin_socket.h"
+#include "server/admin_commands.h"
 #include "server/server.h"
 
 namespace {
@@ -119,16 +124,47 @@ int main(int argc, char** argv) {
     return kExitStartError;
   }
 
+  // The break-glass admin socket: the Corefile's `admin unix:PATH`, else STATE_DIR/admin.sock
+  // with --state-dir, else the default (/run/holdfast/admin.sock as root).
+  std::optional<std::string> admin_path;
+  for (const auto& block : config->blocks) {
+    if (block.admin && !admin_path) admin_path = block.admin;
+  }
+  const bool admin_explicit = admin_path.has_value();
+  if (!admin_path) {
+    admin_path = !parse_options.default_persist_dir.empty()
+                     ? parse_options.default_persist_dir + "/" +
+                           std::string(holdfast::observe::kSocketFileName)
+                     : holdfast::observe::default_socket_path(config->persist.dir);
+  }
+  holdfast::server::AdminCommands admin_commands(loop, server, config->persist.dir);
+  std::unique_ptr<holdfast::observe::AdminSocket> admin;
+  if (auto opened = holdfast::observe::AdminSocket::open(loop, *admin_path, admin_commands)) {
+    admin = std::move(*opened);
+    spdlog::info("admin socket {}", *admin_path);
+  } else if (admin_explicit) {
+    spdlog::error("{}", opened.error().message);
+    return kExitStartError;
+  } else {
+    spdlog::error("admin socket: {}; running without it", opened.error().message);
+  }
+
   // SIGTERM/SIGINT: stop accepting, drain, close everything; uv_run then returns.
   struct Signals {
     uv_signal_t term{};
     uv_signal_t interrupt{};
     holdfast::server::Server* server = nullptr;
+    holdfast::observe::AdminSocket* admin = nullptr;
+    holdfast::server::AdminCommands* commands = nullptr;
   } signals;
   signals.server = &server;
+  signals.admin = admin.get();
+  signals.commands = &admin_commands;
   auto on_signal = [](uv_signal_t* handle, int signum) noexcept {
     auto* s = static_cast<Signals*>(handle->data);
     spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (s->admin != nullptr) s->admin->close();
+    s->commands->close();
     s->server->shutdown();
     uv_close(reinterpret_cast<uv_handle_t*>(&s->term), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);

@@ -87,6 +87,41 @@ void PersistentStore::degrade(const std::string& why) {
   state_ = StoreState::kMemoryOnly;
 }
 
+std::size_t PersistentStore::erase_matching(const std::function<bool(std::string_view)>& match) {
+  if (state_.load() != StoreState::kOpen) return 0;
+  std::vector<std::string> keys;
+  {
+    LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
+    if (!txn.ok()) return 0;
+    txn.for_each(env_.answers(), [&](std::string_view key, std::string_view) {
+      if (match(key)) keys.emplace_back(key);
+      return true;
+    });
+  }
+  std::lock_guard lock(mutex_);
+  for (std::string& key : keys) {
+    queue_.push_back(Write{std::move(key), std::string()});
+    ++enqueued_seq_;
+  }
+  counters_.queue_length.store(queue_.size(), std::memory_order_relaxed);
+  wake_.notify_one();
+  return keys.size();
+}
+
+void PersistentStore::set_pinned(std::string_view key, bool pinned) {
+  std::lock_guard lock(pins_mutex_);
+  if (pinned) {
+    pins_.emplace(key);
+  } else if (auto found = pins_.find(key); found != pins_.end()) {
+    pins_.erase(found);
+  }
+}
+
+bool PersistentStore::pinned(std::string_view key) const {
+  std::lock_guard lock(pins_mutex_);
+  return !pins_.empty() && pins_.find(key) != pins_.end();
+}
+
 std::string PersistentStore::problem() const {
   std::lock_guard lock(mutex_);
   return problem_;
@@ -332,7 +367,8 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
   std::uint64_t expired = 0;
   LmdbError err = delete_matching(
       env_, env_.answers(),
-      [&](std::string_view, std::string_view value) {
+      [&](std::string_view key, std::string_view value) {
+        if (pinned(key)) return false;
         auto times = peek_entry_times(value);
         return !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
       },
@@ -363,8 +399,8 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
       std::uint64_t budget = drop;
       err = delete_matching(
           env_, env_.answers(),
-          [&](std::string_view, std::string_view value) {
-            if (budget == 0) return false;
+          [&](std::string_view key, std::string_view value) {
+            if (budget == 0 || pinned(key)) return false;
             auto times = peek_entry_times(value);
             if (times && times->last_used_seconds > cutoff) return false;
             --budget;

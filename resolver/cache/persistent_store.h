@@ -8,9 +8,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,6 +98,11 @@ class PersistentStore {
   StoreState state() const noexcept { return state_.load(); }
   // Why the store runs memory-only (empty while it is open). Any thread.
   std::string problem() const;
+  // A pinned key is never evicted (expired or least recently used). Any thread.
+  void set_pinned(std::string_view key, bool pinned);
+  // Deletes (through the writer, at its next batch) every stored answer whose key `match`
+  // accepts; returns how many. Admin only: it walks the whole store.
+  std::size_t erase_matching(const std::function<bool(std::string_view)>& match);
   const StoreCounters& counters() const noexcept { return counters_; }
   std::size_t entry_count() const noexcept { return env_.entry_count(); }
   std::size_t used_bytes() const noexcept { return env_.used_bytes(); }
@@ -126,6 +133,9 @@ class PersistentStore {
 
   mutable std::mutex mutex_;
   std::string problem_;  // guarded by mutex_
+  mutable std::mutex pins_mutex_;
+  std::set<std::string, std::less<>> pins_;  // guarded by pins_mutex_
+  bool pinned(std::string_view key) const;
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::deque<Write> queue_;

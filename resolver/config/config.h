@@ -144,6 +144,7 @@ struct ServerBlock {
   std::optional<std::string> health;             // address, e.g. "169.254.20.10:8080"
   std::chrono::milliseconds health_lameduck{0};  // `health { lameduck DUR }`
   std::optional<std::string> prometheus;         // address, e.g. ":9253"
+  std::optional<std::string> admin;              // `admin unix:PATH`: the socket path
   std::optional<ReloadConfig> reload;
   bool loop = false;
   std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result

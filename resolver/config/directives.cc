@@ -154,4 +154,15 @@ void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContex
                                                                kDefaultPrometheusAddress);
 }
 
+void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
+  expect_no_block(node, "directive 'admin'");
+  const Token& arg = expect_one_arg(node, "directive 'admin' expects unix:PATH");
+  constexpr std::string_view kScheme = "unix:";
+  if (arg.text.rfind(kScheme, 0) != 0 || arg.text.size() <= kScheme.size() ||
+      arg.text[kScheme.size()] != '/') {
+    fail_at(arg.where, "admin: expects unix:/ABSOLUTE/PATH, got '" + arg.text + "'");
+  }
+  block.admin = arg.text.substr(kScheme.size());
+}
+
 }  // namespace holdfast::config

@@ -34,6 +34,8 @@ void setup_reload(const DirectiveNode& node, ServerBlock& block, BuildContext& c
 void setup_loop(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_health(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+// `admin unix:PATH`: the break-glass admin socket (process-wide; blocks that name one must agree).
+void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 

@@ -34,6 +34,7 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"prometheus", setup_prometheus, Occurrence::kOncePerBlock},
     DirectiveSpec{"persist", setup_persist, Occurrence::kOncePerBlock},
     DirectiveSpec{"upstream_limits", setup_upstream_limits, Occurrence::kOncePerBlock},
+    DirectiveSpec{"admin", setup_admin, Occurrence::kOncePerBlock},
 };
 
 constexpr std::uint16_t kDefaultPort = 53;

@@ -130,6 +130,7 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << format_duration(limits.queue_wait) << ", probe_interval "
       << format_duration(limits.probe_interval) << ", probes " << limits.probes << "\n";
   if (block.prometheus) out << "  prometheus: " << *block.prometheus << "\n";
+  if (block.admin) out << "  admin: unix:" << *block.admin << "\n";
   if (block.health) {
     out << "  health: " << *block.health << ", lameduck " << format_duration(block.health_lameduck)
         << "\n";

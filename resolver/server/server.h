@@ -54,6 +54,7 @@ class Server {
   std::string readiness() const;
 
  private:
+  friend class AdminCommands;  // the operator's levers reach into zones, pipeline and store
   void close_all() noexcept;
   void begin_shutdown() noexcept;
   void open_store();

@@ -171,7 +171,8 @@ std::vector<std::size_t> Forwarder::pick_order() {
   std::stable_partition(order.begin(), order.end(),
                         [&](std::size_t i) { return !circuit_.down(i); });
   // A server the operator forced down is never asked.
-  if (std::any_of(order.begin(), order.end(), [&](std::size_t i) { return !circuit_.forced_down(i); })) {
+  if (std::any_of(order.begin(), order.end(),
+                  [&](std::size_t i) { return !circuit_.forced_down(i); })) {
     std::erase_if(order, [&](std::size_t i) { return circuit_.forced_down(i); });
   }
   // Try at most three servers: past that the client has long given up.

@@ -54,7 +54,7 @@ struct Arguments {
 void define(CLI::App& app, Arguments& a) {
   app.add_option("--socket", a.socket, "the admin socket (default: see below)");
   app.add_option("--state-dir", a.state_dir,
-                 "the daemon's --state-dir, for the socket path when $XDG_RUNTIME_DIR is unset");
+                 "the daemon's --state-dir: its socket is STATE_DIR/admin.sock");
   app.add_flag("--json", a.json_output, "print the result object as JSON");
   app.add_option("--timeout", a.timeout_seconds, "seconds to wait for the answer")
       ->check(CLI::Range(0.01, 3600.0))
@@ -148,8 +148,9 @@ std::variant<Invocation, int> parse_command_line(int argc, const char* const* ar
   CLI::App app{"holdfastctl: talk to a running holdfast over its admin socket"};
   app.fallthrough();  // global options may follow the command
   app.require_subcommand(1);
-  app.footer(std::string("Socket: --socket, else /run/holdfast/admin.sock as root, else\n"
-                         "$XDG_RUNTIME_DIR/holdfast/admin.sock, else STATE_DIR/admin.sock.\n") +
+  app.footer(std::string("Socket: --socket, else STATE_DIR/admin.sock with --state-dir (as the\n"
+                         "daemon does), else /run/holdfast/admin.sock as root, else\n"
+                         "$XDG_RUNTIME_DIR/holdfast/admin.sock, else the default state dir's.\n") +
              kExitCodesHelp);
   Arguments a;
   define(app, a);
@@ -165,10 +166,10 @@ std::variant<Invocation, int> parse_command_line(int argc, const char* const* ar
   }
   Invocation invocation;
   invocation.socket_given = !a.socket.empty();
-  invocation.socket_path =
-      invocation.socket_given
-          ? a.socket
-          : observe::default_socket_path(a.state_dir.empty() ? default_state_dir() : a.state_dir);
+  invocation.socket_path = invocation.socket_given ? a.socket
+                           : !a.state_dir.empty()
+                               ? a.state_dir + "/" + std::string(observe::kSocketFileName)
+                               : observe::default_socket_path(default_state_dir());
   invocation.json_output = a.json_output;
   invocation.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
   invocation.request = request_for(a);
