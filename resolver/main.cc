@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/json_log.h"
 #include "config/config.h"
 #include "observe/admin_protocol.h"
 #include "observe/admin_socket.h"
@@ -29,14 +30,10 @@ constexpr int kExitStartError = 1;
 // node-cache and CoreDNS take Go-style flags (-conf FILE). CLI11 wants long options with two
 // dashes, so single-dash spellings of our long options are rewritten first.
 std::vector<std::string> normalise_flags(int argc, char** argv) {
-  static const char* const kLong[] = {"conf",
-                                      "check-config",
-                                      "version",
-                                      "help",
-                                      "log-level",
-                                      "tcp-idle-timeout",
-                                      "tcp-max-connections",
-                                      "state-dir"};
+  static const char* const kLong[] = {
+      "conf",      "check-config", "version",          "help",
+      "log-level", "log-format",   "tcp-idle-timeout", "tcp-max-connections",
+      "state-dir"};
   std::vector<std::string> args;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -57,6 +54,7 @@ int main(int argc, char** argv) {
   bool check_config = false;
   bool show_version = false;
   std::string log_level = "info";
+  std::string log_format = "text";
   app.add_option("--conf", conf_path, "Corefile to run (default: the embedded configuration)");
   app.add_flag("--check-config", check_config,
                "parse and validate the configuration, print the effective settings, exit");
@@ -78,6 +76,8 @@ int main(int argc, char** argv) {
   bool test_hooks = false;
   // Tests only (hidden): SIGUSR2 stalls the loop for 3 s, as a wedged daemon would.
   app.add_flag("--test-hooks", test_hooks)->group("");
+  app.add_option("--log-format", log_format, "text, or json (one object per line, UTC)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   std::vector<std::string> args = normalise_flags(argc, argv);
@@ -95,7 +95,11 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("holdfast");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (log_format == "json") {
+    holdfast::use_json_log_format();
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   auto config = conf_path.empty() ? holdfast::config::embedded_default(parse_options)

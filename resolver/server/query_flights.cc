@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "dns/header.h"
+#include "dns/name.h"
+#include "dns/rr_text.h"
 #include "server/query_flight.h"
 #include "upstream/forwarder.h"
 #include "upstream/query_writer.h"
@@ -233,8 +235,25 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
                      status == upstream::UpstreamStatus::kRejected ||
                      status == upstream::UpstreamStatus::kOverLimit;
   if (zone.block->errors && !local) {
-    spdlog::error("[{}] upstream query failed: {}", zone.name,
-                  entry ? "error rcode" : upstream::to_string(status));
+    // `errors`, rate-limited: at most one line a second per block, with what it held back.
+    const std::int64_t now = clock_.monotonic_ms();
+    if (now - zone.errors_logged_ms >= 1000) {
+      const dns::ParsedQuery asked = dns::parse_query(owned->query_);
+      const std::string question =
+          asked.error == dns::QueryError::kNone
+              ? dns::name_to_text(owned->query_, asked.query.question.name) + " " +
+                    dns::type_to_text(asked.query.question.qtype)
+              : std::string("?");
+      spdlog::error("[{}] upstream query for {} failed: {}{}", zone.name, question,
+                    entry ? "error rcode" : upstream::to_string(status),
+                    zone.errors_suppressed > 0
+                        ? fmt::format("; {} more since the last line", zone.errors_suppressed)
+                        : std::string());
+      zone.errors_logged_ms = now;
+      zone.errors_suppressed = 0;
+    } else {
+      ++zone.errors_suppressed;
+    }
   }
   const bool over_limit = status == upstream::UpstreamStatus::kOverLimit;
   StaleReason reason = StaleReason::kUnreachable;

@@ -11,6 +11,7 @@
 #include "dns/edns.h"
 #include "dns/header.h"
 #include "dns/reply.h"
+#include "dns/rr_text.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -403,16 +404,39 @@ void QueryPipeline::send(const ClientRef& client, std::size_t len, const dns::Qu
   }
   const bool log_query = zone != nullptr && zone->block->log;
   if (query == nullptr || !(log_query || spdlog::should_log(spdlog::level::debug))) return;
-  // The `log` directive: one line per query, in the spirit of CoreDNS's common log format.
+  // The `log` directive: one line per query in CoreDNS's common log format,
+  //   {remote}:{port} - {id} "{type} {class} {name} {proto} {size} {do} {bufsize}" {rcode}
+  //   {rflags} {rsize} {duration}
   // It allocates, which is why it is opt-in.
   try {
-    auto header = dns::read_header(dns::Bytes(reply_.data(), len));
+    const auto header = dns::read_header(dns::Bytes(reply_.data(), len));
+    std::string flags;
+    if (header) {
+      const std::pair<std::uint16_t, const char*> names[] = {
+          {dns::flag::kQr, "qr"}, {dns::flag::kAa, "aa"}, {dns::flag::kTc, "tc"},
+          {dns::flag::kRd, "rd"}, {dns::flag::kRa, "ra"}, {dns::flag::kAd, "ad"},
+          {dns::flag::kCd, "cd"}};
+      for (const auto& [bit, name] : names) {
+        if (header->flags & bit) {
+          if (!flags.empty()) flags += ',';
+          flags += name;
+        }
+      }
+    }
+    static const char* const kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                          "NXDOMAIN", "NOTIMP",  "REFUSED"};
+    const unsigned rcode = header ? header->rcode() : 0;
+    const double seconds = static_cast<double>(uv_hrtime() - client.received_ns) / 1e9;
     spdlog::log(log_query ? spdlog::level::info : spdlog::level::debug,
-                "{} - {} \"{} IN {} {} {}\" rcode={} size={}",
+                "{} - {} \"{} {} {} {} {} {} {}\" {} {} {} {:.6f}s",
                 format_address(reinterpret_cast<const sockaddr*>(&client.peer)), query->header.id,
-                query->question.qtype, dns::name_to_text(packet, query->question.name),
+                dns::type_to_text(query->question.qtype), query->question.qclass == 1 ? "IN" : "CH",
+                dns::name_to_text(packet, query->question.name),
                 client.transport == Transport::kUdp ? "udp" : "tcp", packet.size(),
-                header ? header->rcode() : 0, len);
+                query->opt && query->opt->do_bit ? "true" : "false",
+                query->opt ? query->opt->udp_size : 512,
+                rcode < std::size(kRcodes) ? kRcodes[rcode] : std::to_string(rcode).c_str(), flags,
+                len, seconds);
   } catch (...) {
   }
 }

@@ -36,6 +36,9 @@ struct Zone {
   // Counted on the loop for coredns_cache_{served_stale,prefetch}_total.
   std::uint64_t served_stale = 0;
   std::uint64_t prefetches = 0;
+  // `errors` logs at most one line a second per block.
+  std::int64_t errors_logged_ms = -1'000'000;
+  std::uint64_t errors_suppressed = 0;
 };
 
 // The zones served on one listening address, and their request metrics. Loop-bound.

@@ -57,7 +57,8 @@ class ObserveHttpTest(unittest.TestCase):
         cls.tmp = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="holdfast-obs-")))
         cls.nsd = exit_stack.enter_context(fs.Nsd(cls.tmp))
 
-    def start(self, *, persist: str | None = None, lameduck: str = "0s") -> None:
+    def start(self, *, persist: str | None = None, lameduck: str = "0s",
+              extra_args: tuple[str, ...] = (), log_queries: bool = False) -> None:
         name = self._testMethodName
         self.fault = fs.FaultProxy(self.tmp, self.nsd.port, name=f"dnsfault-{name}").start()
         self.addCleanup(self.fault.stop)
@@ -65,11 +66,13 @@ class ObserveHttpTest(unittest.TestCase):
         self.metrics_port = h.free_port(("127.0.0.1",))
         self.health_port = h.free_port(("127.0.0.1",))
         corefile = fs.stale_corefile(self.port, self.fault.port, persist=persist)
+        if log_queries:
+            corefile = corefile.replace("    errors\n", "    errors\n    log\n")
         corefile = corefile.replace("    errors\n", f"    errors\n    prometheus 127.0.0.1:{self.metrics_port}\n"
                                     f"    health 127.0.0.1:{self.health_port} {{\n"
                                     f"        lameduck {lameduck}\n    }}\n")
         self.daemon = h.Holdfast(self.tmp, corefile, name=f"holdfast-{name}", log_level="info",
-                                 extra_args=["--test-hooks"])
+                                 extra_args=["--test-hooks", *extra_args])
         self.addCleanup(self.daemon.stop)
         self.daemon.start("127.0.0.1", self.port, fs.LOCAL_PROBE)
 
@@ -154,6 +157,24 @@ class ObserveHttpTest(unittest.TestCase):
         r = fs.timed_sequential(self.port, [fs.all_services()[1]])[0]
         self.assertEqual(r.rcode, dns.rcode.NOERROR, "still answering in lameduck")
         self.assertTrue(h.wait_until(lambda: not self.daemon.process.running(), 5.0))
+
+    def test_json_logs_are_one_object_per_line_with_coredns_query_lines_and_limited_errors(self):
+        self.start(extra_args=("--log-format", "json"), log_queries=True)
+        self.fault.set_rules("rcode SERVFAIL")
+        fs.ask_all(self.port, [(h.wild_name(f"err-{i}"), "A") for i in range(20)])
+        self.fault.set_rules("pass")
+        fs.timed_sequential(self.port, [fs.all_services()[3]])
+        self.daemon.stop()
+        import json
+        lines = (self.daemon.dir / "stderr.log").read_text().splitlines()
+        objects = [json.loads(line) for line in lines]  # every line is one JSON object
+        self.assertTrue(all(set(o) == {"time", "level", "msg"} for o in objects))
+        query_lines = [o["msg"] for o in objects if '"A IN ' in o["msg"]]
+        self.assertTrue(any(re.search(r' - \d+ "A IN svc-\S+ udp \d+ false 1232" NOERROR qr,rd,ra '
+                                      r'\d+ \d+\.\d{6}s$', m) for m in query_lines), query_lines[-3:])
+        errors = [o["msg"] for o in objects if "upstream query for" in o["msg"]]
+        print(f"\n  20 SERVFAILs in well under a second: {len(errors)} error line(s)", file=sys.stderr)
+        self.assertLessEqual(len(errors), 2, errors)
 
 
 if __name__ == "__main__":
