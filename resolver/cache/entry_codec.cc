@@ -1,5 +1,6 @@
 // Encoding and validating persisted cache entries.
 #include "cache/entry_codec.h"
+#include "cache/string_bytes.h"
 
 #include <cstring>
 
@@ -15,19 +16,6 @@ std::uint64_t fnv1a(std::string_view bytes) noexcept {
     hash *= 0x100000001b3ULL;
   }
   return hash;
-}
-
-void put_u16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  put_u16(out, static_cast<std::uint16_t>(v >> 16));
-  put_u16(out, static_cast<std::uint16_t>(v));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  put_u32(out, static_cast<std::uint32_t>(v >> 32));
-  put_u32(out, static_cast<std::uint32_t>(v));
 }
 
 // LMDB gives no alignment guarantee: every read goes through a byte copy.

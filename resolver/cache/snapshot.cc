@@ -1,6 +1,7 @@
 // Snapshot files: building, atomic writing, reading that refuses a bad file whole, and the copy
 // between them and the store's answers database.
 #include "cache/snapshot.h"
+#include "cache/string_bytes.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -47,18 +48,6 @@ const std::uint8_t* at(std::string_view bytes, std::size_t offset) noexcept {
 }
 std::uint64_t read_u64(const std::uint8_t* p) noexcept {
   return (std::uint64_t{dns::read_u32(p)} << 32) | dns::read_u32(p + 4);
-}
-void put_u16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  put_u16(out, static_cast<std::uint16_t>(v >> 16));
-  put_u16(out, static_cast<std::uint16_t>(v));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  put_u32(out, static_cast<std::uint32_t>(v >> 32));
-  put_u32(out, static_cast<std::uint32_t>(v));
 }
 
 std::string errno_text(int err) {

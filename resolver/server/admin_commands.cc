@@ -82,6 +82,11 @@ json entry_facts(const cache::Entry& entry, std::int64_t now_seconds) {
               {"rcode", entry.rcode}};
 }
 
+const char* server_state(const upstream::Forwarder& forwarder, std::size_t server) {
+  if (forwarder.circuit().forced_down(server)) return "forced-down";
+  return forwarder.circuit().down(server) ? "down" : "up";
+}
+
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -186,10 +191,7 @@ json AdminCommands::stats() {
       block["inflight"] = f.inflight();
       const auto names = f.server_names();
       for (std::size_t i = 0; i < names.size(); ++i) {
-        block["upstreams"].push_back({{"address", names[i]},
-                                      {"state", f.circuit().forced_down(i) ? "forced-down"
-                                                : f.circuit().down(i)      ? "down"
-                                                                           : "up"}});
+        block["upstreams"].push_back({{"address", names[i]}, {"state", server_state(f, i)}});
       }
     }
     blocks.push_back(std::move(block));
@@ -413,9 +415,7 @@ json AdminCommands::upstream(const json& request) {
     for (std::size_t i = 0; i < names.size(); ++i) {
       list.push_back({{"block", zone->name},
                       {"address", names[i]},
-                      {"state", f.circuit().forced_down(i) ? "forced-down"
-                                : f.circuit().down(i)      ? "down"
-                                                           : "up"},
+                      {"state", server_state(f, i)},
                       {"consecutive_failures", f.circuit().consecutive_fails(i)},
                       {"circuit", f.circuit_open() ? "open" : "closed"}});
     }
