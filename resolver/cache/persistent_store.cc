@@ -376,6 +376,7 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
   counters_.evicted_expired.fetch_add(expired, std::memory_order_relaxed);
 
   // Then the least recently used, down to the low-water mark.
+  std::uint64_t evicted_lru = 0;
   const double target = low_water * static_cast<double>(map);
   const std::size_t used_now = env_.used_bytes();
   if (err.status == LmdbStatus::kOk && static_cast<double>(used_now) > target) {
@@ -408,7 +409,13 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
           },
           kDeletesPerTxn, lru);
       counters_.evicted_lru.fetch_add(lru, std::memory_order_relaxed);
+      evicted_lru = lru;
     }
+  }
+  if (expired + evicted_lru > 0) {
+    spdlog::info("persist {}: evicted {} expired and {} least recently used answers ({} of {} KiB "
+                 "were in use)",
+                 options_.dir, expired, evicted_lru, used / 1024, map / 1024);
   }
   if (err.status == LmdbStatus::kMapFull) {
     // Even deletes found no free page: empty the store rather than stop serving.
