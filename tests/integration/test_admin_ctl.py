@@ -130,8 +130,10 @@ class AdminCtlTest(unittest.TestCase):
               f"{fs.rcode_text(r)} EDE {fs.ede_codes(r.msg)}", file=sys.stderr)
         self.assertEqual(r.rcode, dns.rcode.NOERROR)
         self.assertEqual(fs.rdatas(r.msg), [fs.svc_address(pinned[0])])
-        self.assertIn("pinned", self.ctl(d, "lookup", pinned[0]).stdout + "pinned")
         self.assertTrue(self.ctl_json(d, "lookup", pinned[0])["entries"][0]["pinned"])
+        self.assertFalse(self.ctl_json(d, "unpin", pinned[0], "A")["pinned"])
+        self.assertFalse(self.ctl_json(d, "lookup", pinned[0])["entries"][0]["pinned"])
+        self.assertEqual((d.state_dir / "pins").read_text(), "", "unpinned: gone from the file")
 
     def test_force_mode_sends_nothing_upstream_for_cached_names_and_survives_a_restart(self):
         d = self.start()
