@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/json_log.h"
 #include "config/config.h"
+#include "config/node_cache.h"
 #include "observe/admin_protocol.h"
 #include "observe/admin_socket.h"
 #include "server/admin_commands.h"
@@ -27,16 +28,16 @@ namespace {
 constexpr int kExitConfigError = 2;
 constexpr int kExitStartError = 1;
 
-// node-cache and CoreDNS take Go-style flags (-conf FILE). CLI11 wants long options with two
-// dashes, so single-dash spellings of our long options are rewritten first.
-std::vector<std::string> normalise_flags(int argc, char** argv) {
+// node-cache and CoreDNS take Go-style flags (-conf FILE). node-cache's own flags are taken out
+// first (config/node_cache.h: Go's boolean forms need a parser CLI11 does not have); CLI11 wants
+// long options with two dashes, so single-dash spellings of our long options are rewritten.
+std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
   static const char* const kLong[] = {
       "conf",      "check-config", "version",          "help",
       "log-level", "log-format",   "tcp-idle-timeout", "tcp-max-connections",
       "state-dir"};
   std::vector<std::string> args;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
+  for (std::string arg : rest) {
     for (const char* name : kLong) {
       const std::string single = std::string("-") + name;
       if (arg == single || arg.rfind(single + "=", 0) == 0) arg = "-" + arg;
@@ -80,7 +81,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  std::vector<std::string> args = normalise_flags(argc, argv);
+  auto node_cache =
+      holdfast::config::split_node_cache_flags(std::vector<std::string>(argv, argv + argc));
+  if (!node_cache) {
+    std::fprintf(stderr, "%s\n", node_cache.error().message.c_str());
+    return kExitConfigError;
+  }
+  std::vector<std::string> args = normalise_flags(node_cache->rest);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
   try {
@@ -102,17 +109,52 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  auto config = conf_path.empty() ? holdfast::config::embedded_default(parse_options)
-                                  : holdfast::config::parse_corefile_file(conf_path, parse_options);
+  // node-cache mode: fill the base Corefile (-basecorefile) and run the result, written to -conf
+  // (else -corefile); --check-config checks the filled text without writing it.
+  std::optional<std::string> node_cache_text;
+  if (node_cache->node_cache_mode) {
+    auto built = holdfast::config::build_node_cache_corefile(node_cache->flags, conf_path);
+    if (!built) {
+      std::fprintf(stderr, "%s\n", built.error().message.c_str());
+      return kExitConfigError;
+    }
+    for (const std::string& warning : built->warnings) spdlog::warn("{}", warning);
+    conf_path = built->path;
+    node_cache_text = built->text;
+  }
+  auto config =
+      node_cache_text
+          ? holdfast::config::parse_corefile_text(*node_cache_text, conf_path, parse_options)
+      : conf_path.empty() ? holdfast::config::embedded_default(parse_options)
+                          : holdfast::config::parse_corefile_file(conf_path, parse_options);
   if (!config) {
-    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    // Locations point into the filled template, which is only written once it parses.
+    const std::string filled =
+        node_cache_text ? "filled from " + node_cache->flags.base_corefile + ", not written: " : "";
+    std::fprintf(stderr, "%s%s\n", filled.c_str(), config.error().message.c_str());
     return kExitConfigError;
   }
   for (const std::string& warning : config->warnings) spdlog::warn("{}", warning);
+  // Written only once it parses, so a bad template never replaces a good Corefile.
+  if (node_cache_text && !check_config) {
+    if (auto written = holdfast::config::write_corefile(conf_path, *node_cache_text); !written) {
+      std::fprintf(stderr, "%s\n", written.error().message.c_str());
+      return kExitConfigError;
+    }
+  }
+  // CoreDNS's -pidfile and -dns.port alone do not mean node-cache mode, but are listed too.
+  const holdfast::config::NodeCacheFlags& nc_flags = node_cache->flags;
+  std::vector<std::string> node_cache_lines;
+  if (node_cache->node_cache_mode || !nc_flags.pidfile.empty() || nc_flags.dns_port != 53) {
+    node_cache_lines = holdfast::config::node_cache_flag_summary(nc_flags);
+  }
   if (check_config) {
     std::printf("%s", holdfast::config::summary(*config).c_str());
+    if (!node_cache_lines.empty()) std::printf("node-cache flags\n");
+    for (const std::string& line : node_cache_lines) std::printf("  %s\n", line.c_str());
     return 0;
   }
+  for (const std::string& line : node_cache_lines) spdlog::info("node-cache flag {}", line);
 
   ares_library_init(ARES_LIB_INIT_ALL);
   signal(SIGPIPE, SIG_IGN);

@@ -197,6 +197,17 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
       out, "holdfast_upstream_silences_total",
       "Upstreams marked down for answering nothing while queries were outstanding.",
       MetricType::Counter);
+  // CoreDNS exposes these two without labels: one series for the process, summed over blocks.
+  std::uint64_t broken_total = 0;
+  std::uint64_t rejects_total = 0;
+  for (const ForwarderMetrics& f : s.forwarders) {
+    broken_total += f.circuit_opened;
+    rejects_total += f.max_concurrent_rejects;
+  }
+  if (!s.forwarders.empty()) {
+    broken.counter({}, d(broken_total));
+    rejects.counter({}, d(rejects_total));
+  }
   for (const ForwarderMetrics& f : s.forwarders) {
     Labels group{{"block", f.block}};
     for (const UpstreamMetricsSnapshot& u : f.upstreams) {
@@ -210,8 +221,6 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
       hc_failures.counter({{"to", u.to}}, d(u.healthcheck_failures));
       down.gauge({{"block", f.block}, {"to", u.to}}, u.down ? 1 : 0);
     }
-    broken.counter({}, d(f.circuit_opened));
-    rejects.counter({}, d(f.max_concurrent_rejects));
     inflight.gauge(group, d(f.inflight));
     queue.gauge(group, d(f.queue_length));
     queued.counter(group, d(f.queued));
