@@ -413,9 +413,10 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
     }
   }
   if (expired + evicted_lru > 0) {
-    spdlog::info("persist {}: evicted {} expired and {} least recently used answers ({} of {} KiB "
-                 "were in use)",
-                 options_.dir, expired, evicted_lru, used / 1024, map / 1024);
+    spdlog::info(
+        "persist {}: evicted {} expired and {} least recently used answers ({} of {} KiB "
+        "were in use)",
+        options_.dir, expired, evicted_lru, used / 1024, map / 1024);
   }
   if (err.status == LmdbStatus::kMapFull) {
     // Even deletes found no free page: empty the store rather than stop serving.
