@@ -22,6 +22,7 @@ Result<Config> parse_corefile_with(std::string_view text, const std::string& fil
     if (nodes.empty()) return fail(file_name + ": no server blocks");
     BuildContext context{options, empty_resolv_conf, config.warnings};
     config.blocks = build_server_blocks(nodes, context);
+    reject_forwarding_loops(config.blocks);
     config.persist = resolve_persist(config.blocks, options);
     return config;
   } catch (const ConfigError& error) {

@@ -1,9 +1,13 @@
 // Server block keys (`[dns://]ZONE[:PORT]`) and the directive table that dispatches to setups.
 #include "config/server_block.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "config/address.h"
@@ -126,6 +130,80 @@ std::vector<ServerBlock> build_server_blocks(const std::vector<BlockNode>& nodes
     blocks.push_back(std::move(block));
   }
   return blocks;
+}
+
+namespace {
+
+// The 16 bytes of an IPv6 address, IPv4 as v4-mapped; nullopt when not a literal.
+std::optional<std::array<std::uint8_t, 16>> address_bytes(const std::string& host) {
+  std::array<std::uint8_t, 16> out{};
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    out[10] = out[11] = 0xff;
+    std::memcpy(out.data() + 12, &v4, 4);
+    return out;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), out.data()) == 1) return out;
+  return std::nullopt;
+}
+
+bool is_wildcard_or_loopback(const std::array<std::uint8_t, 16>& a) {
+  static const std::array<std::uint8_t, 16> kAny6{};
+  std::array<std::uint8_t, 16> loop6{};
+  loop6[15] = 1;
+  const bool mapped = std::all_of(a.begin(), a.begin() + 10, [](auto b) { return b == 0; }) &&
+                      a[10] == 0xff && a[11] == 0xff;
+  if (mapped) return a[12] == 127 || (a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] == 0);
+  return a == kAny6 || a == loop6;
+}
+
+// True when a name under `zone_a` can be under `zone_b` too (one contains the other).
+bool zones_overlap(const std::string& a, const std::string& b) {
+  auto under = [](const std::string& name, const std::string& zone) {
+    if (zone == ".") return true;
+    return name == zone || (name.size() > zone.size() &&
+                            name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+                            name[name.size() - zone.size() - 1] == '.');
+  };
+  return under(a, b) || under(b, a);
+}
+
+}  // namespace
+
+void reject_forwarding_loops(const std::vector<ServerBlock>& blocks) {
+  for (const ServerBlock& block : blocks) {
+    if (!block.forward) continue;
+    for (const Endpoint& target : block.forward->to) {
+      const auto target_bytes = address_bytes(target.host);
+      if (!target_bytes) continue;
+      for (const ServerBlock& listener : blocks) {
+        if (listener.port != target.port) continue;
+        // The names this forward sends: under one of its block's zones and under FROM. A loop
+        // needs the listener to serve some of them.
+        const bool serves_names =
+            std::any_of(block.zones.begin(), block.zones.end(), [&](const std::string& forwarded) {
+              return zones_overlap(forwarded, block.forward->from) &&
+                     std::any_of(listener.zones.begin(), listener.zones.end(),
+                                 [&](const std::string& served) {
+                                   return zones_overlap(served, forwarded);
+                                 });
+            });
+        if (!serves_names) continue;
+        // Without `bind` the block listens on every address: a loopback target is us.
+        bool ours = listener.bind.empty() && is_wildcard_or_loopback(*target_bytes);
+        for (const std::string& bound : listener.bind) {
+          ours = ours || address_bytes(bound) == target_bytes;
+        }
+        if (ours) {
+          fail_at(block.forward->where,
+                  "forward " + block.forward->from + ": " + target.host + ":" +
+                      std::to_string(target.port) + " is this server's own address (" +
+                      listener.zones.front() + ":" + std::to_string(listener.port) +
+                      " listens there): every query would loop back; forward to the upstream");
+        }
+      }
+    }
+  }
 }
 
 }  // namespace holdfast::config

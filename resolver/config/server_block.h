@@ -15,4 +15,9 @@ namespace holdfast::config {
 std::vector<ServerBlock> build_server_blocks(const std::vector<BlockNode>& nodes,
                                              BuildContext& context);
 
+// Loop safety (the `loop` directive's purpose, checked before anything starts): throws
+// ConfigError at the `forward` when one of its targets is an address and port this process
+// listens on for the same names — every query would come back to us.
+void reject_forwarding_loops(const std::vector<ServerBlock>& blocks);
+
 }  // namespace holdfast::config

@@ -72,7 +72,7 @@ class NodeLocalDns : public ::testing::Test {
  protected:
   void SetUp() override {
     options_.default_resolv_conf =
-        dir_.write("resolv.conf", "nameserver 10.96.0.10\nsearch cluster.local\n");
+        dir_.write("resolv.conf", "nameserver 10.0.0.2\nsearch cluster.local\n");
     Result<Config> result = parse_corefile_text(kNodeLocalDns, "node-local.Corefile", options_);
     ASSERT_TRUE(result) << result.error().message;
     config_ = *result;
@@ -127,7 +127,7 @@ TEST_F(NodeLocalDns, ForwardsTheRootToTheResolvConfNameservers) {
   const ServerBlock& block = config_.blocks[3];
   ASSERT_TRUE(block.forward);
   EXPECT_EQ(block.forward->from, ".");
-  EXPECT_EQ(block.forward->to, (std::vector<Endpoint>{{"10.96.0.10", 53}}));
+  EXPECT_EQ(block.forward->to, (std::vector<Endpoint>{{"10.0.0.2", 53}}));
   EXPECT_FALSE(block.forward->force_tcp);
 }
 

@@ -12,7 +12,8 @@ using testing::parse_error;
 using testing::TempDir;
 
 std::string in_block(const std::string& lines) {
-  return ".:53 {\n" + lines + "\n}\n";
+  // Port 5399: no target below (::1:53, ...) is this block's own address (loop safety).
+  return ".:5399 {\n" + lines + "\n}\n";
 }
 
 ForwardConfig parse_forward(const std::string& lines, const ParseOptions& options = {}) {
@@ -232,6 +233,40 @@ TEST(Forward, RejectsAHealthCheckWithoutADuration) {
 TEST(Forward, RejectsAnInvalidExceptZone) {
   EXPECT_EQ(parse_error(in_block("forward . 10.0.0.1 {\n  except ok.example bad..zone\n}")),
             "Corefile:3:21: forward: 'bad..zone' is not a valid zone");
+}
+
+TEST(ForwardLoop, RefusesAForwardToAnAddressAndPortThisServerListensOn) {
+  EXPECT_EQ(testing::parse_error("cluster.local:53 {\n  bind 169.254.20.10\n"
+                                 "  forward . 169.254.20.10\n}\n"),
+            "Corefile:3:3: forward .: 169.254.20.10:53 is this server's own address "
+            "(cluster.local.:53 listens there): every query would loop back; forward to the "
+            "upstream");
+}
+
+TEST(ForwardLoop, RefusesALoopbackTargetWhenABlockListensOnEveryAddress) {
+  EXPECT_NE(testing::parse_error(".:5353 {\n  forward . 127.0.0.1:5353\n}\n").find("loop back"),
+            std::string::npos);
+  EXPECT_NE(testing::parse_error(".:5353 {\n  forward . [::1]:5353\n}\n").find("loop back"),
+            std::string::npos);
+}
+
+TEST(ForwardLoop, RefusesAForwardToAnotherBlockThatServesTheSameNames) {
+  // node-local-dns binds the kube-dns IP too: forwarding to it instead of kube-dns-upstream loops.
+  EXPECT_NE(testing::parse_error("cluster.local:53 {\n  bind 169.254.20.10 10.96.0.10\n"
+                                 "  forward . 10.0.0.9\n}\n.:53 {\n  bind 169.254.20.10 "
+                                 "10.96.0.10\n  forward . 10.96.0.10\n}\n")
+                .find("10.96.0.10:53 is this server's own address"),
+            std::string::npos);
+}
+
+TEST(ForwardLoop, AllowsTheSameAddressOnAnotherPortOrForOtherNames) {
+  EXPECT_TRUE(testing::parse_block(".:5353 {\n  forward . 127.0.0.1:53\n}\n").forward);
+  // The block on 127.0.0.1:5300 serves example.org only: cluster.local queries sent there are
+  // refused, not looped.
+  EXPECT_EQ(testing::parse_ok("example.org:5300 {\n  bind 127.0.0.1\n}\ncluster.local:5301 {\n"
+                              "  bind 127.0.0.1\n  forward . 127.0.0.1:5300\n}\n")
+                .blocks.size(),
+            2u);
 }
 
 }  // namespace
