@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/json_log.h"
+#include "base/pidfile.h"
 #include "config/config.h"
 #include "config/node_cache.h"
 #include "observe/admin_protocol.h"
@@ -35,7 +36,7 @@ std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
   static const char* const kLong[] = {
       "conf",      "check-config", "version",          "help",
       "log-level", "log-format",   "tcp-idle-timeout", "tcp-max-connections",
-      "state-dir"};
+      "state-dir", "takeover"};
   std::vector<std::string> args;
   for (std::string arg : rest) {
     for (const char* name : kLong) {
@@ -74,6 +75,12 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", parse_options.default_persist_dir,
                  "where the LMDB store lives when the Corefile names no `persist DIR` "
                  "(default /var/lib/holdfast as root, else $XDG_STATE_HOME/holdfast)");
+  bool takeover = false;
+  app.add_flag("--takeover", takeover,
+               "hand-over: share the listening addresses with a running holdfast of the same user "
+               "and take its traffic once started (then stop the old one); without it a held "
+               "address is an error")
+      ->envname("HOLDFAST_TAKEOVER");
   bool test_hooks = false;
   // Tests only (hidden): SIGUSR2 stalls the loop for 3 s, as a wedged daemon would.
   app.add_flag("--test-hooks", test_hooks)->group("");
@@ -87,6 +94,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", node_cache.error().message.c_str());
     return kExitConfigError;
   }
+  parse_options.default_port = node_cache->flags.dns_port;
   std::vector<std::string> args = normalise_flags(node_cache->rest);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
@@ -163,11 +171,20 @@ int main(int argc, char** argv) {
   server_options.tcp.idle_timeout = std::chrono::milliseconds(tcp_idle_ms);
   server_options.version = HOLDFAST_VERSION;
   server_options.revision = HOLDFAST_REVISION;
+  if (takeover) server_options.listen_mode = holdfast::server::ListenMode::kTakeOver;
   holdfast::server::Server server(loop, *config, clock, server_options);
   spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, config->source);
   if (auto ok = server.start(); !ok) {
     spdlog::error("{}", ok.error().message);
     return kExitStartError;
+  }
+
+  // CoreDNS's -pidfile: written once the listeners are bound, removed at a clean exit.
+  if (!nc_flags.pidfile.empty()) {
+    if (auto written = holdfast::write_pidfile(nc_flags.pidfile); !written) {
+      spdlog::error("{}", written.error().message);
+      return kExitStartError;
+    }
   }
 
   // The break-glass admin socket: the Corefile's `admin unix:PATH`, else STATE_DIR/admin.sock
@@ -185,7 +202,10 @@ int main(int argc, char** argv) {
   }
   holdfast::server::AdminCommands admin_commands(loop, server, config->persist.dir);
   std::unique_ptr<holdfast::observe::AdminSocket> admin;
-  if (auto opened = holdfast::observe::AdminSocket::open(loop, *admin_path, admin_commands)) {
+  holdfast::observe::AdminSocketOptions admin_options;
+  if (takeover) admin_options.path_mode = holdfast::observe::SocketPathMode::kTakeOver;
+  if (auto opened =
+          holdfast::observe::AdminSocket::open(loop, *admin_path, admin_commands, admin_options)) {
     admin = std::move(*opened);
     spdlog::info("admin socket {}", *admin_path);
   } else if (admin_explicit) {
@@ -240,6 +260,7 @@ int main(int argc, char** argv) {
   }
   uv_loop_close(loop);
   ares_library_cleanup();
+  if (!nc_flags.pidfile.empty()) holdfast::remove_pidfile(nc_flags.pidfile);
   spdlog::info("stopped");
   return 0;
 }

@@ -427,9 +427,9 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
       "-metrics-listen-address " + flags.metrics_listen_address + inactive +
           " (setup error metrics)",
       "-skipteardown=" + on_off(flags.skip_teardown) + node_setup(setup, "nothing to tear down"),
-      "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + inactive),
-      "-dns.port " + std::to_string(flags.dns_port) + ": active for stubDomain blocks; the " +
-          "default port of other blocks" + inactive,
+      "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + ": active"),
+      "-dns.port " + std::to_string(flags.dns_port) +
+          ": active (stubDomain blocks and every server block key without a port)",
       "-reloadwithsignal=" + on_off(flags.reload_with_signal) + inactive +
           " (the filled Corefile is not reloaded)",
   };

@@ -145,9 +145,9 @@ Result<void> Server::start() {
       names.push_back(join(zone->block->zones, " "));
     }
     auto udp = std::make_unique<UdpListener>(loop_, pipeline_, *router);
-    if (auto ok = udp->bind(where.first, where.second); !ok) return ok;
+    if (auto ok = udp->bind(where.first, where.second, options_.listen_mode); !ok) return ok;
     auto tcp = std::make_unique<TcpListener>(loop_, pipeline_, *router, options_.tcp);
-    if (auto ok = tcp->bind(where.first, where.second); !ok) return ok;
+    if (auto ok = tcp->bind(where.first, where.second, options_.listen_mode); !ok) return ok;
     spdlog::info("listening on {} and {} for {}", udp->name(), tcp->name(), join(names, ", "));
     udp_.push_back(std::move(udp));
     tcp_.push_back(std::move(tcp));
@@ -157,7 +157,32 @@ Result<void> Server::start() {
   drain_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
   listening_ = true;
-  return start_observability();
+  if (auto ok = start_observability(); !ok) return ok;
+  steer_joined(1, "new queries now come to this instance on");
+  return {};
+}
+
+void Server::steer_joined(std::uint32_t index, const char* what) noexcept {
+  std::vector<std::string> names;
+  for (auto& udp : udp_) {
+    if (!udp->joined()) continue;
+    if (udp->steer(index)) {
+      names.push_back(udp->name());
+    } else {
+      spdlog::warn("{}: the kernel refused to steer the address's traffic", udp->name());
+    }
+  }
+  for (auto& tcp : tcp_) {
+    if (!tcp->joined()) continue;
+    if (tcp->steer(index)) {
+      names.push_back(tcp->name());
+    } else {
+      spdlog::warn("{}: the kernel refused to steer the address's traffic", tcp->name());
+    }
+  }
+  if (!names.empty()) {
+    spdlog::info("hand-over: {} {}", what, join(names, ", "));
+  }
 }
 
 Result<void> Server::start_observability() {
@@ -253,6 +278,8 @@ void Server::shutdown() noexcept {
 }
 
 void Server::begin_shutdown() noexcept {
+  // Stopped during a hand-over we started (a rollback): the older instance gets the traffic back.
+  steer_joined(0, "new queries go back to the older instance on");
   for (auto& udp : udp_) udp->stop();
   for (auto& tcp : tcp_) tcp->stop();
   spdlog::info("shutting down: {} queries in flight", pipeline_.flights_in_air());

@@ -29,6 +29,9 @@ struct ServerOptions {
   std::uint64_t seed = 0;                         // 0 = random
   std::string version;                            // coredns_build_info
   std::string revision;
+  // kTakeOver: a hand-over (--takeover) — join a running instance's listening sockets and, once
+  // started, take all new traffic from it (server/listen_socket.h).
+  ListenMode listen_mode = ListenMode::kExclusive;
 };
 
 class Server {
@@ -61,6 +64,9 @@ class Server {
   Result<void> start_observability();
   // While persistence is wanted but the store could not open: try again every few seconds.
   void retry_store() noexcept;
+  // Hand-over: every listener that joined a running instance's socket takes (`index` 1: the
+  // newest member) or gives back (0: the older one) all new traffic of its address.
+  void steer_joined(std::uint32_t index, const char* what) noexcept;
 
   uv_loop_t* loop_;
   const config::Config& config_;

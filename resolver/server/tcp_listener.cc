@@ -1,6 +1,8 @@
 // TCP listener and its connections.
 #include "server/tcp_listener.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "base/uv_util.h"
@@ -145,14 +147,17 @@ TcpListener::TcpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router&
                          TcpOptions options)
     : loop_(loop), pipeline_(pipeline), router_(router), options_(options) {}
 
-Result<void> TcpListener::bind(const std::string& host, std::uint16_t port) {
+Result<void> TcpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};
   if (auto ok = make_address(host, port, addr); !ok) return ok;
   name_ = "tcp " + format_address(reinterpret_cast<const sockaddr*>(&addr));
+  auto socket = open_listen_socket(SocketKind::kTcp, addr, mode);
+  if (!socket) return fail(socket.error().message);
+  joined_ = socket->joined;
   uv_tcp_init(loop_, &handle_);
   handle_.data = this;
-  const unsigned flags = addr.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
-  int rc = uv_tcp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags);
+  int rc = uv_tcp_open(&handle_, socket->fd);
+  if (rc != 0) ::close(socket->fd);
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_), 512,
                    [](uv_stream_t* s, int status) noexcept {
@@ -191,6 +196,15 @@ void TcpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept
 void TcpListener::query_done(const ClientRef& client) noexcept {
   auto found = connections_.find(client.connection_id);
   if (found != connections_.end()) found->second->done();
+}
+
+bool TcpListener::steer(std::uint32_t index) noexcept {
+  uv_os_fd_t fd = -1;
+  if (handle_.loop == nullptr ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) {
+    return false;
+  }
+  return steer_reuseport_group(fd, index);
 }
 
 void TcpListener::stop() noexcept {

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "server/client.h"
+#include "server/listen_socket.h"
 #include "server/query_pipeline.h"
 
 namespace holdfast::server {
@@ -32,8 +33,11 @@ struct TcpCounters {
 class TcpListener final : public ReplySink {
  public:
   TcpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router, TcpOptions options);
-  Result<void> bind(const std::string& host, std::uint16_t port);
-  void stop() noexcept;   // stops accepting
+  Result<void> bind(const std::string& host, std::uint16_t port,
+                    ListenMode mode = ListenMode::kExclusive);
+  bool joined() const noexcept { return joined_; }  // as UdpListener::joined
+  bool steer(std::uint32_t index) noexcept;         // as UdpListener::steer
+  void stop() noexcept;                             // stops accepting
   void close() noexcept;  // closes every connection and the listening socket
 
   void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
@@ -53,6 +57,7 @@ class TcpListener final : public ReplySink {
   TcpOptions options_;
   uv_tcp_t handle_{};
   std::string name_;
+  bool joined_ = false;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Connection*> connections_;
   TcpCounters counters_;

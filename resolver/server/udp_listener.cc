@@ -1,6 +1,8 @@
 // UDP listener.
 #include "server/udp_listener.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "base/uv_util.h"
@@ -17,16 +19,24 @@ constexpr int kSocketBufferBytes = 4 << 20;
 UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
     : loop_(loop), pipeline_(pipeline), router_(router), buffer_(65536) {}
 
-Result<void> UdpListener::bind(const std::string& host, std::uint16_t port) {
+Result<void> UdpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};
   if (auto ok = make_address(host, port, addr); !ok) return ok;
   name_ = "udp " + format_address(reinterpret_cast<const sockaddr*>(&addr));
+  auto socket = open_listen_socket(SocketKind::kUdp, addr, mode);
+  if (!socket) return fail(socket.error().message);
+  joined_ = socket->joined;
   uv_udp_init(loop_, &handle_);
   handle_.data = this;
-  const unsigned flags = addr.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
-  int rc =
-      uv_udp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags | UV_UDP_REUSEADDR);
-  if (rc != 0) return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
+  int rc = uv_udp_open(&handle_, socket->fd);
+  if (rc != 0) {
+    ::close(socket->fd);
+    return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
+  }
+  // uv_udp_open sets SO_REUSEADDR, which would let any process that sets it too (whatever its
+  // user) receive this address's datagrams: take it off again (listen_socket.h).
+  const int off = 0;
+  ::setsockopt(socket->fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off));
   grow_socket_buffers(reinterpret_cast<uv_handle_t*>(&handle_), kSocketBufferBytes);
   rc = uv_udp_recv_start(
       &handle_,
@@ -95,6 +105,12 @@ void UdpListener::stop() noexcept {
   if (handle_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_))) {
     uv_udp_recv_stop(&handle_);
   }
+}
+
+bool UdpListener::steer(std::uint32_t index) noexcept {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return false;
+  return steer_reuseport_group(fd, index);
 }
 
 void UdpListener::close() noexcept {

@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "server/client.h"
+#include "server/listen_socket.h"
 #include "server/query_pipeline.h"
 
 namespace holdfast::server {
@@ -23,7 +24,12 @@ struct UdpCounters {
 class UdpListener final : public ReplySink {
  public:
   UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router);
-  Result<void> bind(const std::string& host, std::uint16_t port);
+  Result<void> bind(const std::string& host, std::uint16_t port,
+                    ListenMode mode = ListenMode::kExclusive);
+  // True when bind() joined a running instance's socket (a hand-over).
+  bool joined() const noexcept { return joined_; }
+  // Every new datagram for this address goes to the group member at `index` (listen_socket.h).
+  bool steer(std::uint32_t index) noexcept;
   void stop() noexcept;   // stops receiving
   void close() noexcept;  // releases the socket; the object must outlive the loop's last run
 
@@ -41,6 +47,7 @@ class UdpListener final : public ReplySink {
   uv_udp_t handle_{};
   std::vector<char> buffer_;
   std::string name_;
+  bool joined_ = false;
   UdpCounters counters_;
 };
 
