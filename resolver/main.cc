@@ -33,10 +33,17 @@ constexpr int kExitStartError = 1;
 // first (config/node_cache.h: Go's boolean forms need a parser CLI11 does not have); CLI11 wants
 // long options with two dashes, so single-dash spellings of our long options are rewritten.
 std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
-  static const char* const kLong[] = {
-      "conf",      "check-config", "version",          "help",
-      "log-level", "log-format",   "tcp-idle-timeout", "tcp-max-connections",
-      "state-dir", "takeover"};
+  static const char* const kLong[] = {"conf",
+                                      "check-config",
+                                      "version",
+                                      "help",
+                                      "log-level",
+                                      "log-format",
+                                      "tcp-idle-timeout",
+                                      "tcp-max-connections",
+                                      "state-dir",
+                                      "takeover",
+                                      "tcp-max-connections-per-client"};
   std::vector<std::string> args;
   for (std::string arg : rest) {
     for (const char* name : kLong) {
@@ -69,6 +76,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--tcp-max-connections", server_options.tcp.max_connections,
                  "TCP connections accepted per listener; more are closed at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--tcp-max-connections-per-client", server_options.tcp.max_connections_per_client,
+                 "TCP connections accepted per listener from one client address")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
   holdfast::config::ParseOptions parse_options;
