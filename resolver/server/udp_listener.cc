@@ -15,7 +15,7 @@ constexpr int kSocketBufferBytes = 4 << 20;
 }  // namespace
 
 UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
-    : loop_(loop), pipeline_(pipeline), router_(router), buffer_(65536) {}
+    : loop_(loop), pipeline_(pipeline), router_(&router), buffer_(65536) {}
 
 Result<void> UdpListener::bind(const std::string& host, std::uint16_t port) {
   sockaddr_storage addr{};
@@ -50,7 +50,7 @@ void UdpListener::on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr*
   ClientRef client;
   client.transport = Transport::kUdp;
   client.sink = this;
-  client.router = &router_;
+  client.router = router_;
   client.received_ns = uv_hrtime();
   std::memcpy(&client.peer, addr,
               addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));

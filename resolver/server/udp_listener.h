@@ -29,6 +29,8 @@ class UdpListener final : public ReplySink {
 
   void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
   const std::string& name() const noexcept { return name_; }
+  // A reload: queries received from now on are routed by `router` (which must outlive them).
+  void set_router(const Router* router) noexcept { router_ = router; }
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -37,7 +39,7 @@ class UdpListener final : public ReplySink {
 
   uv_loop_t* loop_;
   QueryPipeline& pipeline_;
-  const Router& router_;
+  const Router* router_;
   uv_udp_t handle_{};
   std::vector<char> buffer_;
   std::string name_;
