@@ -29,15 +29,21 @@ def sample(metrics: str, name: str, **labels) -> float:
     return total
 
 
-def cache_counts(metrics_port: int) -> tuple[float, float]:
-    """(hits, misses) of every cache, from coredns_cache_{hits,misses}_total."""
+def cache_counts(metrics_port: int, zones: str = "cluster.local.") -> tuple[float, float]:
+    """(hits, misses) of the cache of `zones`, from coredns_cache_{hits,misses}_total."""
     text = scrape(metrics_port)
-    return sample(text, "coredns_cache_hits_total"), sample(text, "coredns_cache_misses_total")
+    return (sample(text, "coredns_cache_hits_total", zones=zones),
+            sample(text, "coredns_cache_misses_total", zones=zones))
 
 
 def warm_names() -> list[str]:
     """1,000 service names NSD serves (svc-N.ns-M.svc.cluster.local)."""
     return [h.svc_name(n, m) for m in range(10) for n in range(100)]
+
+
+def warm(port: int, names: list[str], workdir: Path) -> dict:
+    """Puts every name in the cache: one pass at a pace upstream_limits admit at once."""
+    return perf_result(dnsperf(port, names, workdir, once=True, qps=2000))
 
 
 def dnsperf(port: int, names: Iterable[str], workdir: Path, *, seconds: float = 0, qps: int = 0,
