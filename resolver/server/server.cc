@@ -114,8 +114,12 @@ Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block
         std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed_++);
     zone->forwarder->set_listener(&pipeline_);
     if (auto ok = zone->forwarder->start(); !ok) {
-      zone->forwarder->close();
-      return fail(zone->name + ": " + ok.error().message);
+      // Channels that did start own libuv handles: freed once their close callbacks ran.
+      Generation failed;
+      const std::string message = zone->name + ": " + ok.error().message;
+      failed.zones.push_back(std::move(zone));
+      retire(std::move(failed), 0);
+      return fail(message);
     }
   }
   return zone;
@@ -187,25 +191,27 @@ void Server::close_generation(Generation& generation) noexcept {
 }
 
 void Server::on_retire_timer() noexcept {
+  // Oldest first, one at a time: a flight of an older configuration may hold clients that
+  // arrived through a newer one's router or listener, so no configuration is freed before every
+  // older one is.
   const std::int64_t now = clock_.monotonic_ms();
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if (it->closed) {
-      it = retired_.erase(it);  // its handles' close callbacks ran in the last loop iteration
+  while (!retired_.empty()) {
+    Retired& oldest = retired_.front();
+    if (oldest.closed) {
+      retired_.erase(retired_.begin());  // its close callbacks ran in an earlier loop iteration
       continue;
     }
     std::size_t flights = 0;
-    for (const auto& zone : it->generation.zones) flights += pipeline_.flights_for(zone.get());
-    if (flights == 0 || now >= it->deadline_ms) {
-      if (flights > 0) {
-        spdlog::warn(
-            "reload: {} queries still in flight on the old configuration after {} ms; "
-            "cancelled",
-            flights, options_.drain_timeout.count());
-      }
-      close_generation(it->generation);
-      it->closed = true;
+    for (const auto& zone : oldest.generation.zones) flights += pipeline_.flights_for(zone.get());
+    if (flights > 0 && now < oldest.deadline_ms) break;
+    if (flights > 0) {
+      spdlog::warn(
+          "reload: {} queries still in flight on the old configuration after {} ms; cancelled",
+          flights, options_.drain_timeout.count());
     }
-    ++it;
+    close_generation(oldest.generation);
+    oldest.closed = true;  // freed on a later tick, after libuv's close callbacks
+    break;
   }
   if (retired_.empty()) uv_timer_stop(&retire_timer_);
 }

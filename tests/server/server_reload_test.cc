@@ -166,6 +166,130 @@ TEST_F(ServerReload, AReloadThatCannotBindChangesNothing) {
   EXPECT_EQ(server_->retired_generations(), 0u);
 }
 
+// A UDP socket on 127.0.0.1 that plays the upstream by hand.
+class FakeUpstream {
+ public:
+  FakeUpstream() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~FakeUpstream() { ::close(fd_); }
+  std::uint16_t port() const { return port_; }
+
+  // The next query, if one has arrived.
+  bool receive() {
+    std::uint8_t buffer[512];
+    socklen_t len = sizeof from_;
+    const ssize_t n =
+        ::recvfrom(fd_, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from_), &len);
+    if (n < 12) return false;
+    query_.assign(buffer, buffer + n);
+    ++received_;
+    return true;
+  }
+  // Answers the last query: its question and one A record, 192.0.2.1, TTL 300.
+  void answer() {
+    std::size_t end = 12;
+    while (query_[end] != 0) end += 1 + query_[end];
+    end += 1 + 4;
+    std::vector<std::uint8_t> reply(query_.begin(), query_.begin() + end);
+    reply[2] |= 0x80;                                                         // QR
+    reply[3] = 0x80;                                                          // RA, NOERROR
+    reply[7] = 1;                                                             // ANCOUNT 1
+    reply[10] = reply[11] = 0;                                                // ARCOUNT 0
+    const std::uint8_t record[] = {0xc0, 12, 0,   1, 0, 1, 0, 0, 0x01, 0x2c,  // name, A IN 300
+                                   0,    4,  192, 0, 2, 1};                   // 192.0.2.1
+    reply.insert(reply.end(), std::begin(record), std::end(record));
+    ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from_), sizeof from_);
+  }
+  int received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  sockaddr_in from_{};
+  std::vector<std::uint8_t> query_;
+  int received_ = 0;
+};
+
+std::string forwarding(std::uint16_t port, std::uint16_t upstream) {
+  return "example.net:" + std::to_string(port) +
+         " {\n    bind 127.0.0.1\n    forward . 127.0.0.1:" + std::to_string(upstream) +
+         "\n    cache 30\n    persist off\n}\n";
+}
+
+TEST_F(ServerReload, AQueryInFlightFinishesOnTheOldZoneAndFillsTheKeptCache) {
+  FakeUpstream old_upstream;
+  FakeUpstream new_upstream;
+  const std::uint16_t port = free_port();
+  start(forwarding(port, old_upstream.port()));
+
+  const int client = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  ::sendto(client, kQuery.data(), kQuery.size(), 0, reinterpret_cast<sockaddr*>(&addr),
+           sizeof addr);
+  for (int i = 0; i < 500 && !old_upstream.receive(); ++i) run_for(1);
+  ASSERT_EQ(old_upstream.received(), 1);
+  EXPECT_EQ(server_->pipeline().flights_in_air(), 1u);
+
+  ASSERT_TRUE(server_->reload(parse(forwarding(port, new_upstream.port()))));
+  run_for(50);
+  EXPECT_EQ(server_->retired_generations(), 1u) << "retired while its flight is in the air";
+  old_upstream.answer();
+  std::optional<int> ancount;
+  for (int i = 0; i < 500 && !ancount; ++i) {
+    run_for(1);
+    std::uint8_t reply[512];
+    if (::recv(client, reply, sizeof reply, 0) >= 12) ancount = reply[7];
+  }
+  ::close(client);
+  EXPECT_EQ(ancount, 1);
+  run_for(100);
+  EXPECT_EQ(server_->retired_generations(), 0u);
+  // The answer went into the cache the new zone reads: no upstream is asked again.
+  EXPECT_EQ(server_->zones()[0]->cache->size(), 1u);
+  EXPECT_EQ(ask(port), 0);
+  run_for(20);
+  EXPECT_FALSE(new_upstream.receive());
+  EXPECT_FALSE(old_upstream.receive());
+}
+
+TEST_F(ServerReload, AFlightOutlivingTheDrainTimeoutIsCancelledBeforeItsZoneIsFreed) {
+  FakeUpstream silent;
+  FakeUpstream other;
+  const std::uint16_t port = free_port();
+  start(forwarding(port, silent.port()));
+  const int client = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  ::sendto(client, kQuery.data(), kQuery.size(), 0, reinterpret_cast<sockaddr*>(&addr),
+           sizeof addr);
+  for (int i = 0; i < 500 && !silent.receive(); ++i) run_for(1);
+  ASSERT_TRUE(server_->reload(parse(forwarding(port, other.port()))));
+  std::optional<int> rcode;
+  for (int i = 0; i < 1000 && !rcode; ++i) {
+    run_for(1);
+    std::uint8_t reply[512];
+    if (::recv(client, reply, sizeof reply, 0) >= 12) rcode = reply[3] & 0x0f;
+  }
+  ::close(client);
+  EXPECT_EQ(rcode, 2);  // drain_timeout (200 ms) passed: cancelled, nothing stale: SERVFAIL
+  run_for(50);
+  EXPECT_EQ(server_->retired_generations(), 0u);
+  EXPECT_EQ(server_->pipeline().flights_in_air(), 0u);
+}
+
 TEST_F(ServerReload, CacheSettingsChangeInPlace) {
   const std::uint16_t port = free_port();
   start(block("example.org", port));
