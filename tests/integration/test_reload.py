@@ -117,7 +117,7 @@ class ReloadTest(unittest.TestCase):
         h.udp("127.0.0.1", self.port, miss, "A")
         self.assertEqual(self.proxy1.count(miss), before1)
         self.assertGreater(self.proxy2.count(miss), before2)
-        self.assertTrue(daemon.process.running())
+        self.assertEqual(daemon.stop(), 0, "not a clean exit")
 
     def try_answer(self, port: int) -> bool:
         try:
@@ -140,6 +140,7 @@ class ReloadTest(unittest.TestCase):
         self.assertTrue(daemon.process.running())
         self.assertTrue(rs.answers(self.port, name))
         self.assertTrue(rs.answers(self.port, h.svc_name(2, 2)))
+        self.assertEqual(daemon.stop(), 0, "not a clean exit")
 
     def test_the_reload_directive_picks_up_a_change_within_three_seconds(self):
         port2 = h.free_port(("127.0.0.1",))
@@ -159,6 +160,7 @@ class ReloadTest(unittest.TestCase):
         # An unchanged file is not reloaded again.
         time.sleep(3.2)
         self.assertEqual(len(rs.reload_lines(daemon)), 1, daemon.log())
+        self.assertEqual(daemon.stop(), 0, "not a clean exit")
 
     def test_sigusr2_sigalrm_and_sigpipe_do_not_kill_the_daemon(self):
         daemon = self.run_daemon(block(self.port, self.proxy1.port))
