@@ -46,6 +46,9 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, co
       pipeline_(loop, clock, PipelineOptions{options.max_udp_payload}) {}
 
 Server::~Server() {
+  for (std::thread& reaper : http_reapers_) {
+    if (reaper.joinable()) reaper.join();
+  }
   if (store_) store_->close();
 }
 
@@ -328,7 +331,7 @@ Result<ReloadPlan> Server::reload(std::shared_ptr<const config::Config> config) 
 
   for (const std::string& line : plan.needs_restart)
     spdlog::warn("reload: {}; needs a restart", line);
-  if (plan.metrics_changed || plan.health_changed) restart_http();
+  if (plan.metrics_changed || plan.health_changed) update_http();
   for (auto& zone : zones_) {
     if (zone->forwarder) {
       spdlog::info("[{}] forward {} to {}", zone->name, zone->block->forward->from,
@@ -340,19 +343,40 @@ Result<ReloadPlan> Server::reload(std::shared_ptr<const config::Config> config) 
   return plan;
 }
 
-void Server::restart_http() {
-  // A scrape may be waiting for this loop through the old bridge: closing it lets that wait end
-  // at once, so joining the HTTP threads below cannot stall the loop.
-  if (bridge_) {
-    bridge_->close();
-    old_bridges_.push_back(std::move(bridge_));
+void Server::update_http() {
+  const std::vector<std::string> metrics = metrics_addresses(*config_);
+  const std::vector<std::string> health = health_addresses(*config_);
+  std::vector<std::unique_ptr<observe::MetricsExporter>> old_metrics;
+  std::vector<std::unique_ptr<observe::HealthServer>> old_health;
+  for (auto it = exporters_.begin(); it != exporters_.end();) {
+    if (std::find(metrics.begin(), metrics.end(), it->first) != metrics.end()) {
+      ++it;
+      continue;
+    }
+    spdlog::info("reload: metrics on {} stop", it->first);
+    old_metrics.push_back(std::move(it->second));
+    it = exporters_.erase(it);
   }
-  for (auto& health : health_) health->stop();
-  health_.clear();
-  exporters_.clear();
-  bridge_ = std::make_unique<observe::LoopBridge>(loop_);
+  for (auto it = health_.begin(); it != health_.end();) {
+    if (std::find(health.begin(), health.end(), it->first) != health.end()) {
+      ++it;
+      continue;
+    }
+    spdlog::info("reload: health on {} stops", it->first);
+    old_health.push_back(std::move(it->second));
+    it = health_.erase(it);
+  }
+  if (!old_metrics.empty() || !old_health.empty()) {
+    // A scrape in progress may still wait for this loop through the bridge: it is answered as the
+    // loop turns, and the thread finishes.
+    http_reapers_.emplace_back(
+        [metrics = std::move(old_metrics), health = std::move(old_health)]() mutable {
+          metrics.clear();
+          health.clear();
+        });
+  }
   if (auto ok = start_http(); !ok) {
-    spdlog::error("reload: {} (the HTTP endpoints that started keep running)", ok.error().message);
+    spdlog::error("reload: {} (the other HTTP endpoints keep running)", ok.error().message);
   }
 }
 
@@ -379,17 +403,19 @@ Result<void> Server::start_http() {
   }
   // Process-wide, as in CoreDNS: each address once, however many blocks name it.
   for (const std::string& address : metrics_addresses(*config_)) {
+    if (exporters_.count(address) > 0) continue;
     auto exporter = observe::MetricsExporter::start(
         address, *bridge_, [this](observe::MetricsSnapshot& out) { fill_snapshot(out); });
     if (!exporter) return fail(exporter.error().message);
     spdlog::info("metrics on http://{}/metrics (port {})", address, (*exporter)->port());
-    exporters_.push_back(std::move(*exporter));
+    exporters_.emplace(address, std::move(*exporter));
   }
   for (const std::string& address : health_addresses(*config_)) {
+    if (health_.count(address) > 0) continue;
     auto health = observe::HealthServer::start(address, *bridge_, [this] { return readiness(); });
     if (!health) return fail(health.error().message);
     spdlog::info("health on http://{}/health and /ready (port {})", address, (*health)->port());
-    health_.push_back(std::move(*health));
+    health_.emplace(address, std::move(*health));
   }
   return {};
 }
@@ -433,7 +459,7 @@ void Server::shutdown() noexcept {
   if (lameduck_.count() > 0 && lameduck_timer_.loop != nullptr) {
     // CoreDNS's lameduck: keep answering (and /health OK) while /ready fails, so whatever routes
     // by readiness drains first; then stop as usual.
-    for (auto& health : health_) health->set_lameduck();
+    for (auto& [address, health] : health_) health->set_lameduck();
     spdlog::info("lameduck: still answering for {} ms before shutting down", lameduck_.count());
     uv_timer_start(
         &lameduck_timer_,
@@ -477,8 +503,10 @@ void Server::begin_shutdown() noexcept {
 
 void Server::close_all() noexcept {
   if (bridge_) bridge_->close();  // a scrape or health check waiting on the loop gives up now
-  for (auto& health : health_) health->stop();
+  for (auto& [address, health] : health_) health->stop();
   exporters_.clear();  // joins the exposer's threads: no scrape reaches the loop after this
+  for (std::thread& reaper : http_reapers_) reaper.join();
+  http_reapers_.clear();
   for (uv_timer_t* timer : {&lameduck_timer_, &store_retry_timer_}) {
     auto* handle = reinterpret_cast<uv_handle_t*>(timer);
     if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -100,11 +101,14 @@ class Server {
   void retire(Generation generation, std::int64_t deadline_ms);
   void on_retire_timer() noexcept;
   void close_generation(Generation& generation) noexcept;
-  void restart_http();
+  // A reload: endpoints on addresses no longer named stop (off the loop: stopping an HTTP server
+  // joins its threads, which takes up to seconds), new addresses start; the rest keep running.
+  void update_http();
   void close_all() noexcept;
   void begin_shutdown() noexcept;
   void open_store();
   Result<void> start_observability();
+  // Starts the endpoints of config_ that are not running yet.
   Result<void> start_http();
   // While persistence is wanted but the store could not open: try again every few seconds.
   void retry_store() noexcept;
@@ -123,10 +127,11 @@ class Server {
   std::vector<Retired> retired_;
   uv_timer_t retire_timer_{};
   std::unique_ptr<observe::LoopBridge> bridge_;
-  // Bridges closed when the HTTP endpoints restarted on a reload: they must outlive the loop run.
-  std::vector<std::unique_ptr<observe::LoopBridge>> old_bridges_;
-  std::vector<std::unique_ptr<observe::MetricsExporter>> exporters_;
-  std::vector<std::unique_ptr<observe::HealthServer>> health_;
+  // By address, as written in the Corefile.
+  std::map<std::string, std::unique_ptr<observe::MetricsExporter>> exporters_;
+  std::map<std::string, std::unique_ptr<observe::HealthServer>> health_;
+  // Threads stopping the endpoints a reload removed; joined at shutdown.
+  std::vector<std::thread> http_reapers_;
   std::chrono::milliseconds lameduck_{0};
   uv_timer_t lameduck_timer_{};
   uv_timer_t store_retry_timer_{};

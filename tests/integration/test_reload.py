@@ -162,6 +162,30 @@ class ReloadTest(unittest.TestCase):
         self.assertEqual(len(rs.reload_lines(daemon)), 1, daemon.log())
         self.assertEqual(daemon.stop(), 0, "not a clean exit")
 
+    def test_a_new_prometheus_address_serves_metrics_after_sighup(self):
+        daemon = self.run_daemon(block(self.port, self.proxy1.port, extra=self.extra))
+        self.assertTrue(rs.answers(self.port, h.svc_name(1, 1)))
+        self.assertIn("coredns_cache_hits_total", rs.scrape(self.metrics_port))
+        new_port = h.free_port(("127.0.0.1",))
+        self.rewrite(daemon, block(self.port, self.proxy1.port,
+                                   extra=f"    prometheus 127.0.0.1:{new_port}\n"))
+        daemon.process.signal(signal.SIGHUP)
+        self.assertTrue(rs.wait_for_reloads(daemon, 1, 3), daemon.log())
+        self.assertTrue(h.wait_until(lambda: self.scrapes(new_port), 3), daemon.log())
+        self.assertFalse(self.scrapes(self.metrics_port))
+        # Stopping the old endpoint (seconds: it joins its threads) does not stall the loop.
+        self.assertLess(rs.reload_ms(rs.reload_lines(daemon)[0]), 100, daemon.log())
+        # The request counters of the kept zone went on across the reload.
+        requests = rs.sample(rs.scrape(new_port), "coredns_dns_requests_total")
+        self.assertGreaterEqual(requests, 2, rs.scrape(new_port))
+        self.assertEqual(daemon.stop(), 0, "not a clean exit")
+
+    def scrapes(self, port: int) -> bool:
+        try:
+            return "coredns_build_info" in rs.scrape(port)
+        except Exception:
+            return False
+
     def test_sigusr2_sigalrm_and_sigpipe_do_not_kill_the_daemon(self):
         daemon = self.run_daemon(block(self.port, self.proxy1.port))
         for sig in (signal.SIGUSR2, signal.SIGALRM, signal.SIGPIPE):
