@@ -409,13 +409,13 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
   };
   return {
       "-localip " + join(flags.local_ips, ",") + ": active (__PILLAR__LOCAL__DNS__, stub binds)",
-      "-basecorefile " + flags.base_corefile + ": active, filled at start; re-read every 10s" +
-          inactive,
+      "-basecorefile " + flags.base_corefile +
+          ": active, filled at start and re-read every 10s (a change is written and reloaded)",
       "-corefile " + flags.corefile + ": active when -conf is not given",
       "-upstreamsvc " + flags.upstream_svc + ": active ($" +
           service_host_variable(flags.upstream_svc) + " → __PILLAR__CLUSTER__DNS__)",
       "-kubednscm " + (flags.kubedns_cm.empty() ? "(/etc/kube-dns if present)" : flags.kubedns_cm) +
-          ": active, read at start; periodic sync" + inactive,
+          ": active, read at start and re-read every 10s",
       "-setupinterface=" + on_off(flags.setup_interface) +
           node_setup(flags.setup_interface, "no interface is created"),
       "-interfacename " + flags.interface_name + node_setup(flags.setup_interface, "unused"),
@@ -430,8 +430,10 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
       "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + ": active"),
       "-dns.port " + std::to_string(flags.dns_port) +
           ": active (stubDomain blocks and every server block key without a port)",
-      "-reloadwithsignal=" + on_off(flags.reload_with_signal) + inactive +
-          " (the filled Corefile is not reloaded)",
+      "-reloadwithsignal=" + on_off(flags.reload_with_signal) +
+          (flags.reload_with_signal
+               ? ": active (a changed Corefile is reloaded through SIGUSR1 to itself)"
+               : ": active (off: a changed Corefile is reloaded directly)"),
   };
 }
 

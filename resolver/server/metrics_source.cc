@@ -32,7 +32,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   out.revision = options_.revision;
   out.compiler = std::string("g++ ") + __VERSION__;
   // Requests: one series set per (listening address, zone), "dropped" for queries no zone took.
-  for (const auto& router : routers_) {
+  for (const auto& [key, router] : routers_) {
     for (const Router::ZoneMetrics& slot : router->metrics()) {
       observe::ZoneRequests& z = out.zones.emplace_back();
       z.server = router->server();
@@ -43,7 +43,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {
     std::string server;
-    for (const auto& router : routers_) {
+    for (const auto& [key, router] : routers_) {
       const auto& slots = router->metrics();
       if (std::any_of(slots.begin(), slots.end(),
                       [&](const Router::ZoneMetrics& m) { return m.zone == zone.get(); })) {

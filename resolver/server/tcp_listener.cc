@@ -100,7 +100,7 @@ class TcpListener::Connection {
       ClientRef client;
       client.transport = Transport::kTcp;
       client.sink = owner_;
-      client.router = &owner_->router_;
+      client.router = owner_->router_;
       client.peer = peer_;
       client.connection_id = id_;
       client.received_ns = uv_hrtime();
@@ -176,7 +176,7 @@ class TcpListener::Connection {
 
 TcpListener::TcpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router,
                          TcpOptions options)
-    : loop_(loop), pipeline_(pipeline), router_(router), options_(options) {}
+    : loop_(loop), pipeline_(pipeline), router_(&router), options_(options) {}
 
 Result<void> TcpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};

@@ -49,6 +49,8 @@ class TcpListener final : public ReplySink {
   void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
   void query_done(const ClientRef& client) noexcept override;
   const std::string& name() const noexcept { return name_; }
+  // A reload: queries received from now on are routed by `router` (which must outlive them).
+  void set_router(const Router* router) noexcept { router_ = router; }
   const TcpCounters& counters() const noexcept { return counters_; }
   std::size_t connections() const noexcept { return connections_.size(); }
 
@@ -61,7 +63,7 @@ class TcpListener final : public ReplySink {
 
   uv_loop_t* loop_;
   QueryPipeline& pipeline_;
-  const Router& router_;
+  const Router* router_;
   TcpOptions options_;
   uv_tcp_t handle_{};
   std::string name_;

@@ -101,7 +101,7 @@ struct UdpListener::Buffers {
 };
 
 UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
-    : loop_(loop), pipeline_(pipeline), router_(router), buffers_(std::make_unique<Buffers>()) {}
+    : loop_(loop), pipeline_(pipeline), router_(&router), buffers_(std::make_unique<Buffers>()) {}
 
 UdpListener::~UdpListener() {
   if (fd_ >= 0 && poll_.loop == nullptr) ::close(fd_);
@@ -187,7 +187,7 @@ void UdpListener::receive_batches() noexcept {
       ClientRef client;
       client.transport = Transport::kUdp;
       client.sink = this;
-      client.router = &router_;
+      client.router = router_;
       client.received_ns = now_ns;
       std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
       if (wildcard_) client.local = local_address(h);

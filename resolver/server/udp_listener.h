@@ -55,6 +55,8 @@ class UdpListener final : public ReplySink {
 
   void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
   const std::string& name() const noexcept { return name_; }
+  // A reload: queries received from now on are routed by `router` (which must outlive them).
+  void set_router(const Router* router) noexcept { router_ = router; }
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -79,7 +81,7 @@ class UdpListener final : public ReplySink {
 
   uv_loop_t* loop_;
   QueryPipeline& pipeline_;
-  const Router& router_;
+  const Router* router_;
   int fd_ = -1;
   uv_poll_t poll_{};
   bool receiving_ = false;
