@@ -192,6 +192,28 @@ LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept {
   return map_lmdb_error(mdb_drop(txn_, dbi, 0));
 }
 
+LmdbError LmdbReader::begin() noexcept {
+  if (env_.env() == nullptr) return {LmdbStatus::kOtherError, EINVAL};
+  int rc =
+      txn_ != nullptr ? mdb_txn_renew(txn_) : mdb_txn_begin(env_.env(), nullptr, MDB_RDONLY, &txn_);
+  if (rc == MDB_READERS_FULL) {
+    int dead = 0;
+    mdb_reader_check(env_.env(), &dead);  // slots of crashed processes
+    rc = txn_ != nullptr ? mdb_txn_renew(txn_)
+                         : mdb_txn_begin(env_.env(), nullptr, MDB_RDONLY, &txn_);
+  }
+  if (rc != 0) {
+    release();
+    return map_lmdb_error(rc);
+  }
+  return {};
+}
+
+void LmdbReader::release() noexcept {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+}
+
 LmdbError delete_matching(const LmdbEnv& env, MDB_dbi dbi,
                           const std::function<bool(std::string_view, std::string_view)>& doomed,
                           std::size_t per_txn, std::uint64_t& deleted) noexcept {

@@ -122,12 +122,18 @@ bool PersistentStore::pinned(std::string_view key) const {
   return !pins_.empty() && pins_.find(key) != pins_.end();
 }
 
+void PersistentStore::release_reader() noexcept {
+  std::lock_guard lock(reader_mutex_);
+  reader_.release();
+}
+
 std::string PersistentStore::problem() const {
   std::lock_guard lock(mutex_);
   return problem_;
 }
 
 void PersistentStore::move_aside(const std::string& why) {
+  release_reader();
   env_.close();
   const auto aside =
       std::filesystem::path(options_.dir) / ("corrupt-" + std::to_string(clock_.wall_seconds()));
@@ -206,16 +212,16 @@ std::optional<Entry> PersistentStore::get(std::string_view key) {
   if (state_.load() != StoreState::kOpen) return std::nullopt;
   counters_.reads.fetch_add(1, std::memory_order_relaxed);
   std::optional<DecodedEntry> decoded;
-  bool invalid = false;
+  bool found = false;
   {
-    LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
-    if (!txn.ok()) return std::nullopt;
-    std::string_view value;
-    if (txn.get(env_.answers(), key, value).status != LmdbStatus::kOk) return std::nullopt;
-    decoded = decode_entry(value);  // copies out before the transaction ends
-    invalid = !decoded;
+    std::lock_guard lock(reader_mutex_);  // uncontended: reads come from the loop
+    const LmdbError err = reader_.read(env_.answers(), key, [&](std::string_view value) {
+      found = true;
+      decoded = decode_entry(value);  // copies out before the transaction is reset
+    });
+    if (err.status != LmdbStatus::kOk) return std::nullopt;
   }
-  if (invalid) {
+  if (found && !decoded) {
     counters_.invalid_deleted.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
     queue_.push_back(Write{std::string(key), std::string()});
@@ -259,6 +265,7 @@ void PersistentStore::close() {
   wake_.notify_one();
   if (writer_.joinable()) writer_.join();
   env_.sync();
+  release_reader();
   env_.close();
   if (state_.load() == StoreState::kOpen) state_ = StoreState::kClosed;
 }

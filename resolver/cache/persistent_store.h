@@ -128,6 +128,9 @@ class PersistentStore {
   StoreOptions options_;
   const Clock& clock_;
   LmdbEnv env_;
+  LmdbReader reader_{env_};  // get()'s transaction, reused (before any env_.close())
+  std::mutex reader_mutex_;
+  void release_reader() noexcept;
   std::atomic<StoreState> state_{StoreState::kClosed};
   StoreCounters counters_;
 
