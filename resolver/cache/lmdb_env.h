@@ -45,6 +45,9 @@ class LmdbEnv {
   // Opens (creating) the environment in `dir` with a map of `map_bytes`, clears stale reader
   // slots left by crashed processes, and opens the "meta" and "answers" databases.
   LmdbError open(const std::string& dir, std::size_t map_bytes) noexcept;
+  // Opens an existing store without writing anything (a read-only directory or file system):
+  // kNotFound when it has no answers database.
+  LmdbError open_read_only(const std::string& dir) noexcept;
   void close() noexcept;
   bool is_open() const noexcept { return env_ != nullptr; }
 

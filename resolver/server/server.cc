@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -93,7 +94,7 @@ Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block
     zone->stale.stale_ttl_seconds = static_cast<std::uint32_t>(stale.stale_ttl.count());
     zone->stale.client_timeout_ms = stale.client_timeout.count();
     zone->stale.recheck_ms = stale.recheck.count();
-    if (store_ && store_->state() == cache::StoreState::kOpen) zone->store = store_.get();
+    if (store_ && store_readable()) zone->store = store_.get();
     zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
                                         block.cache.denial_min_ttl, block.cache.denial_max_ttl,
                                         block.cache.servfail_ttl};
@@ -443,10 +444,18 @@ Result<void> Server::start_http() {
 std::string Server::readiness() const {
   if (!listening_) return "listeners not bound";
   if (shutting_down_) return "shutting down";
+  if (store_ && store_->state() == cache::StoreState::kReadOnly) {
+    return "store " + config_->persist.dir + " is " + store_->problem() + ": answers are not kept";
+  }
   if (store_ && store_->state() != cache::StoreState::kOpen) {
     return "store " + config_->persist.dir + " cannot be used: " + store_->problem();
   }
   return {};
+}
+
+bool Server::store_readable() const noexcept {
+  const cache::StoreState state = store_->state();
+  return state == cache::StoreState::kOpen || state == cache::StoreState::kReadOnly;
 }
 
 void Server::retry_store() noexcept {
@@ -455,6 +464,22 @@ void Server::retry_store() noexcept {
     return;
   }
   try {
+    if (store_->state() == cache::StoreState::kReadOnly) {
+      // One environment per file per process: close the reading one before opening for writes.
+      if (::access(config_->persist.dir.c_str(), W_OK) != 0) return;
+      for (auto& zone : zones_) zone->store = nullptr;
+      store_->close();
+      open_store();
+      for (auto& zone : zones_) {
+        if (zone->cache && store_ && store_readable()) zone->store = store_.get();
+      }
+      if (store_ && store_->state() == cache::StoreState::kOpen) {
+        spdlog::info("persist {}: the directory is writable again; persistence is back",
+                     config_->persist.dir);
+        uv_timer_stop(&store_retry_timer_);
+      }
+      return;
+    }
     std::unique_ptr<cache::PersistentStore> old = std::move(store_);
     open_store();
     if (!store_ || store_->state() != cache::StoreState::kOpen) {

@@ -115,6 +115,7 @@ class Server {
   Result<void> start_http();
   // While persistence is wanted but the store could not open: try again every few seconds.
   void retry_store() noexcept;
+  bool store_readable() const noexcept;  // open, or read-only: zones may read it
   // Hand-over: every listener that joined a running instance's socket takes (`index` 1: the
   // newest member) or gives back (0: the older one) all new traffic of its address.
   void steer_joined(std::uint32_t index, const char* what) noexcept;
