@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", options.timeout_ms, "a query without reply after this is lost")->capture_default_str()->check(CLI::Range(1, 60000));
   app.add_option("--batch", options.batch, "queries per sendmmsg")->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--sample-every", options.sample_every, "record the latency of every Nth query")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--max-queries", options.max_queries, "stop after sending this many queries (0: no limit)");
   app.add_option("--server-pid", server_pid, "report this process's CPU time per answered query (/proc/PID/stat)");
   app.add_option("--cpu", cpu, "pin this process to CPU N")->check(CLI::NonNegativeNumber);
   app.add_flag("--edns", edns, "add an OPT record (EDNS0, 1232-byte payload) to every query");

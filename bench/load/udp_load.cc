@@ -103,7 +103,8 @@ LoadResult UdpLoad::run() {
   const std::uint64_t end_ns = start_ns + static_cast<std::uint64_t>(options_.duration_s * 1e9);
   const bool open_loop = options_.rate_qps > 0;
   std::uint64_t now = start_ns;
-  while (now < end_ns) {
+  const std::uint64_t max_queries = options_.max_queries > 0 ? options_.max_queries : UINT64_MAX;
+  while (now < end_ns && (next_query_ < max_queries || outstanding_ > 0)) {
     expire(now);
     const std::uint64_t budget = send_budget(now, start_ns);
     if (budget > 0) send_some(budget);
@@ -122,7 +123,8 @@ LoadResult UdpLoad::run() {
   LoadResult result;
   result.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
   if (open_loop) {
-    const auto due = static_cast<std::uint64_t>(result.elapsed_s * options_.rate_qps);
+    auto due = static_cast<std::uint64_t>(result.elapsed_s * options_.rate_qps);
+    if (options_.max_queries > 0) due = std::min(due, options_.max_queries);
     counters_.behind = due > counters_.sent ? due - counters_.sent : 0;
   }
   // Drain: the replies still on their way belong to the measured window.
@@ -141,7 +143,8 @@ LoadResult UdpLoad::run() {
 }
 
 std::uint64_t UdpLoad::send_budget(std::uint64_t now_ns, std::uint64_t start_ns) const noexcept {
-  const std::uint64_t round_cap = sockets_.size() * static_cast<std::uint64_t>(options_.batch);
+  std::uint64_t round_cap = sockets_.size() * static_cast<std::uint64_t>(options_.batch);
+  if (options_.max_queries > 0) round_cap = std::min(round_cap, options_.max_queries - next_query_);
   if (options_.rate_qps > 0) {
     const double due = static_cast<double>(now_ns - start_ns) * options_.rate_qps / 1e9;
     const auto due_count = static_cast<std::uint64_t>(due) + 1;

@@ -26,6 +26,7 @@ struct LoadOptions {
   int timeout_ms = 1000;    // no reply by then: lost
   int batch = 32;           // queries per sendmmsg
   int sample_every = 8;     // latency of every Nth query sent
+  std::uint64_t max_queries = 0;  // > 0: stop after sending this many (e.g. one pass to warm a cache)
 };
 
 struct LoadCounters {
