@@ -18,6 +18,7 @@
 #include "base/json_log.h"
 #include "config/config.h"
 #include "config/node_cache.h"
+#include "node/node_setup.h"
 #include "observe/admin_protocol.h"
 #include "observe/admin_socket.h"
 #include "server/admin_commands.h"
@@ -156,6 +157,17 @@ int main(int argc, char** argv) {
   }
   for (const std::string& line : node_cache_lines) spdlog::info("node-cache flag {}", line);
 
+  // node-cache's node setup (interface, guardian, lock); it forks, so it comes before any thread.
+  std::unique_ptr<holdfast::node::NodeSetup> node;
+  if (node_cache->node_cache_mode) {
+    auto prepared = holdfast::node::NodeSetup::prepare(nc_flags, config->persist.dir);
+    if (!prepared) {
+      spdlog::error("{}", prepared.error().message);
+      return kExitStartError;
+    }
+    node = std::move(*prepared);
+  }
+
   ares_library_init(ARES_LIB_INIT_ALL);
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t* loop = uv_default_loop();
@@ -169,6 +181,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", ok.error().message);
     return kExitStartError;
   }
+  if (node) node->start(loop);  // the iptables rules only once the listeners are bound
 
   // The break-glass admin socket: the Corefile's `admin unix:PATH`, else STATE_DIR/admin.sock
   // with --state-dir, else the default (/run/holdfast/admin.sock as root).
@@ -240,6 +253,7 @@ int main(int argc, char** argv) {
   }
   uv_loop_close(loop);
   ares_library_cleanup();
+  if (node) node->finish();
   spdlog::info("stopped");
   return 0;
 }
