@@ -20,8 +20,12 @@ ModeChoice detect_iptables_mode() {
   return choose_mode(legacy, nft);
 }
 
-bool rule_exists(const IptablesRule& rule, IptablesMode mode) {
-  return run_command(rule_argv(rule, mode, RuleOp::kCheck)).exit_code == 0;
+RuleOutcome check_rule(const IptablesRule& rule, IptablesMode mode) {
+  const CommandResult check = run_command(rule_argv(rule, mode, RuleOp::kCheck));
+  if (check.exit_code == 0) return {RuleState::kPresent, {}};
+  if (check.exit_code == 1) return {RuleState::kFailed, {}};
+  return {RuleState::kFailed,
+          check.output.empty() ? "exit " + std::to_string(check.exit_code) : check.output};
 }
 
 RuleOutcome ensure_rule(const IptablesRule& rule, IptablesMode mode) {

@@ -26,7 +26,8 @@ RuleOutcome ensure_rule(const IptablesRule& rule, IptablesMode mode);
 // what iptables printed.
 std::string delete_rule(const IptablesRule& rule, IptablesMode mode);
 
-// True when -C finds the rule.
-bool rule_exists(const IptablesRule& rule, IptablesMode mode);
+// -C: kPresent, kFailed (the rule is missing: kAdded is never returned) is told apart from an
+// error by `output` being empty.
+RuleOutcome check_rule(const IptablesRule& rule, IptablesMode mode);
 
 }  // namespace holdfast::node

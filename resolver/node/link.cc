@@ -166,14 +166,18 @@ Result<LinkReport> ensure_interface(const std::string& name, const std::vector<s
   if (int error_number = set_up(index); error_number != 0) {
     return fail("set link " + name + " up: " + reason(error_number));
   }
+  // Every address is tried: one the kernel refuses does not keep the others off the link.
   for (const std::string& ip : ips) {
     Address address;
-    if (!parse_address(ip, address)) return fail("'" + ip + "' is not an IP address");
+    if (!parse_address(ip, address)) {
+      report.errors.push_back("'" + ip + "' is not an IP address");
+      continue;
+    }
     const int error_number = change_address(RTM_NEWADDR, index, address);
     if (error_number == 0) {
       report.added.push_back(ip);
     } else if (error_number != EEXIST) {
-      return fail("add address " + ip + " to " + name + ": " + reason(error_number));
+      report.errors.push_back("add address " + ip + " to " + name + ": " + reason(error_number));
     }
   }
   return report;

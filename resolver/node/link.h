@@ -11,14 +11,16 @@
 namespace holdfast::node {
 
 struct LinkReport {
-  bool created = false;            // false: an existing link of that name was adopted
-  bool used_bridge = false;        // the kernel has no dummy driver
-  std::vector<std::string> added;  // addresses that were missing
+  bool created = false;             // false: an existing link of that name was adopted
+  bool used_bridge = false;         // the kernel has no dummy driver
+  std::vector<std::string> added;   // addresses that were missing
+  std::vector<std::string> errors;  // addresses the kernel refused
 };
 
 // Creates the link when it is missing (dummy, else bridge), sets it up, adds each address that
-// is missing (IPv4 /32, IPv6 /128 without DAD, so it can be bound at once). Errors name the
-// step: "add link NAME: ...", "add address IP to NAME: ...".
+// is missing (IPv4 /32, IPv6 /128 without DAD, so it can be bound at once). An error is returned
+// when the link cannot be added or set up ("add link NAME: ..."); an address the kernel refuses
+// is reported in LinkReport::errors ("add address IP to NAME: ...") and the others still added.
 Result<LinkReport> ensure_interface(const std::string& name, const std::vector<std::string>& ips);
 
 // True when a link of that name exists.

@@ -16,6 +16,13 @@ std::string describe(const IptablesRule& rule, IptablesMode mode) {
   return text;
 }
 
+// Counts a failure; a held xtables lock makes the remaining rules wait for the next sync.
+void record_failure(const std::string& what, const std::string& output, SetupReport& report) {
+  const SetupError kind = classify_iptables_failure(output);
+  report.errors.emplace_back(kind, what + ": " + output);
+  if (kind == SetupError::kIptablesLock) report.xtables_locked = true;
+}
+
 }  // namespace
 
 void ensure_interface_step(const NodePlan& plan, SetupReport& report) {
@@ -30,8 +37,9 @@ void ensure_interface_step(const NodePlan& plan, SetupReport& report) {
   if (ensured->created) {
     report.changed = true;
     if (ensured->used_bridge) {
-      report.info.push_back("interface " + plan.interface_name +
-                            ": kernel has no dummy driver; using a bridge without ports instead");
+      report.warnings.push_back(
+          "interface " + plan.interface_name +
+          ": kernel has no dummy driver; using a bridge without ports instead");
     }
     report.info.push_back("added interface " + plan.interface_name);
   }
@@ -39,18 +47,22 @@ void ensure_interface_step(const NodePlan& plan, SetupReport& report) {
     report.changed = true;
     report.info.push_back("added address " + ip + " to " + plan.interface_name);
   }
+  for (const std::string& error : ensured->errors) {
+    report.errors.emplace_back(
+        ensured->created ? SetupError::kInterfaceAdd : SetupError::kInterfaceCheck, error);
+  }
 }
 
 void ensure_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& report) {
   if (!plan.setup_iptables) return;
   for (const IptablesRule& rule : plan.rules) {
+    if (report.xtables_locked) return;
     const RuleOutcome outcome = ensure_rule(rule, mode);
     if (outcome.state == RuleState::kAdded) {
       report.changed = true;
       report.info.push_back("added rule " + describe(rule, mode));
     } else if (outcome.state == RuleState::kFailed) {
-      report.errors.emplace_back(classify_iptables_failure(outcome.output),
-                                 "rule " + describe(rule, mode) + ": " + outcome.output);
+      record_failure("rule " + describe(rule, mode), outcome.output, report);
     }
   }
 }
@@ -58,16 +70,21 @@ void ensure_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& rep
 void remove_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& report) {
   if (!plan.setup_iptables) return;
   for (const IptablesRule& rule : plan.rules) {
+    if (report.xtables_locked) return;
     if (std::string failure = delete_rule(rule, mode); !failure.empty()) {
-      report.errors.emplace_back(classify_iptables_failure(failure),
-                                 "delete rule " + describe(rule, mode) + ": " + failure);
+      record_failure("delete rule " + describe(rule, mode), failure, report);
     }
   }
 }
 
-bool anything_installed(const NodePlan& plan, IptablesMode mode) {
-  if (plan.setup_interface && interface_exists(plan.interface_name)) return true;
-  return plan.setup_iptables && !plan.rules.empty() && rule_exists(plan.rules.front(), mode);
+void report_leftover_rules(const NodePlan& plan, IptablesMode mode, SetupReport& report) {
+  if (!plan.setup_iptables || plan.rules.empty()) return;
+  const RuleOutcome outcome = check_rule(plan.rules.front(), mode);
+  if (outcome.state == RuleState::kPresent) {
+    report.warnings.push_back(kAdoptingLine);
+  } else if (!outcome.output.empty()) {
+    record_failure("rule " + describe(plan.rules.front(), mode), outcome.output, report);
+  }
 }
 
 }  // namespace holdfast::node

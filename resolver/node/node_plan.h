@@ -21,18 +21,25 @@ struct NodePlan {
 // What one sync or teardown did, for the loop to log and count.
 struct SetupReport {
   std::vector<std::string> info;                           // one log line each
+  std::vector<std::string> warnings;                       // one log line each, at warn
   std::vector<std::pair<SetupError, std::string>> errors;  // counted, logged as errors
   bool changed = false;  // something was missing and was (re-)added or removed
+  // iptables gave up waiting for the xtables lock (-w 5): the remaining rules wait for the next
+  // sync rather than 5 s each (a held lock would otherwise keep one sync going for minutes).
+  bool xtables_locked = false;
 };
 
 // Makes sure the interface (with every address) exists.
 void ensure_interface_step(const NodePlan& plan, SetupReport& report);
 // Makes sure every rule exists (-C, else -I).
 void ensure_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& report);
-// Deletes every rule.
+// Deletes every rule (stops at a held xtables lock, as above).
 void remove_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& report);
 
-// True when the interface or the first rule is there (what a dead predecessor may have left).
-bool anything_installed(const NodePlan& plan, IptablesMode mode);
+// What a dead predecessor (or node-cache) may have left, seen by one who runs alone: the log line
+// that says it is adopted. Blocking on iptables: call it off the loop.
+inline constexpr const char* kAdoptingLine =
+    "a previous holdfast died without teardown: adopting the interface and rules";
+void report_leftover_rules(const NodePlan& plan, IptablesMode mode, SetupReport& report);
 
 }  // namespace holdfast::node

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <utility>
 
 #include "node/iptables.h"
 #include "node/link.h"
@@ -72,10 +73,14 @@ Result<std::unique_ptr<NodeSetup>> NodeSetup::prepare(const config::NodeCacheFla
     spdlog::info("iptables mode {} ({})", mode_name(choice.mode), choice.reason);
   }
   if (plan.setup_interface || plan.setup_iptables) {
+    // The interface is checked here (netlink, quick); the rules by the first sync, on a worker:
+    // iptables may wait seconds for the xtables lock, and the listeners should not.
     if (!alone) {
       spdlog::info("another holdfast runs on this node: sharing its interface and rules");
-    } else if (anything_installed(plan, setup->mode_)) {
-      spdlog::warn("a previous holdfast died without teardown: adopting the interface and rules");
+    } else if (plan.setup_interface && interface_exists(plan.interface_name)) {
+      spdlog::warn("{}", kAdoptingLine);
+    } else {
+      setup->check_leftover_rules_ = true;
     }
   }
   // Waits while another process tears down (it holds the lock exclusively).
@@ -91,13 +96,8 @@ Result<std::unique_ptr<NodeSetup>> NodeSetup::prepare(const config::NodeCacheFla
 }
 
 void NodeSetup::apply(const SetupReport& report) {
-  for (const std::string& line : report.info) {
-    if (line.find("no dummy driver") != std::string::npos) {
-      spdlog::warn("{}", line);
-    } else {
-      spdlog::info("{}", line);
-    }
-  }
+  for (const std::string& line : report.warnings) spdlog::warn("{}", line);
+  for (const std::string& line : report.info) spdlog::info("{}", line);
   for (const auto& [kind, message] : report.errors) {
     metrics_.count(kind);
     spdlog::error("node setup ({}): {}", setup_error_label(kind), message);
@@ -132,11 +132,15 @@ void NodeSetup::begin_sync() {
   in_flight_->owner = this;
   in_flight_->rules = rules_active_;
   in_flight_->mode = mode_;
+  in_flight_->check_leftover_rules = std::exchange(check_leftover_rules_, false);
   in_flight_->work.data = in_flight_.get();
   uv_queue_work(
       timer_.loop, &in_flight_->work,
       [](uv_work_t* work) noexcept {
         auto* sync = static_cast<Sync*>(work->data);
+        if (sync->check_leftover_rules) {
+          report_leftover_rules(sync->owner->plan_, sync->mode, sync->report);
+        }
         ensure_interface_step(sync->owner->plan_, sync->report);
         if (sync->rules) ensure_rules_step(sync->owner->plan_, sync->mode, sync->report);
       },

@@ -65,10 +65,12 @@ class NodeSetup {
     NodeSetup* owner = nullptr;
     bool rules = false;  // copies taken on the loop: the worker reads only these and plan_
     IptablesMode mode = IptablesMode::kNft;
+    bool check_leftover_rules = false;
     SetupReport report;
   };
-  std::unique_ptr<Sync> in_flight_;  // the worker's request; the loop never touches its report
-  bool rules_active_ = false;        // after start(): before it, only the interface is ensured
+  std::unique_ptr<Sync> in_flight_;    // the worker's request; the loop never touches its report
+  bool check_leftover_rules_ = false;  // alone at start, no interface: did rules survive?
+  bool rules_active_ = false;          // after start(): before it, only the interface is ensured
   bool stopping_ = false;
   bool started_ = false;
   uv_timer_t timer_{};

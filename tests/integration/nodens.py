@@ -219,10 +219,14 @@ class NodeHoldfast:
 
 
 def metric_values(port: int) -> dict[str, float]:
-    """coredns_nodecache_setup_errors_total by errortype, from 127.0.0.1:port/metrics."""
+    """coredns_nodecache_setup_errors_total by errortype, from 127.0.0.1:port/metrics ({} while
+    nothing answers there)."""
     import urllib.request
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}  # not serving yet
     return {m.group(1): float(m.group(2)) for m in re.finditer(
         r'^coredns_nodecache_setup_errors_total\{errortype="([a-z_]+)"\} (\S+)$', text, re.M)}
 

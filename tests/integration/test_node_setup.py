@@ -6,11 +6,10 @@ rules with node-cache's comments (iptables-nft or iptables-legacy, HOLDFAST_IPTA
 on each local IP, puts back a deleted rule or address within one -syncinterval, serves
 coredns_nodecache_setup_errors_total on -metrics-listen-address, and removes everything at
 SIGTERM unless -skipteardown."""
+import fcntl
 import os
-import signal
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +82,47 @@ class NodeSetupLegacy(NodeSetupNft):
     OTHER = "nft"
 
     test_skipteardown_leaves_the_interface_and_rules = None  # once is enough (nft)
+
+
+class NodeSetupErrors(n.NodeTestCase):
+    """Setup failures the kernel or iptables really produce: counted by errortype, logged, and
+    DNS keeps being served (the Corefile binds the IPv4 local IPs only)."""
+    IPV4_IPS = n.LOCAL_IPS[:2]
+
+    def test_an_address_the_kernel_refuses_counts_as_interface_check_and_dns_keeps_answering(self):
+        # An existing link is adopted; with IPv6 disabled on it, the kernel refuses fd00::a.
+        n.run("ip", "link", "add", n.INTERFACE, "type", "bridge")
+        n.run("sysctl", "-qw", f"net.ipv6.conf.{n.INTERFACE}.disable_ipv6=1")
+        d = self.daemon(corefile_text=n.node_corefile(self.nsd.port, bind=self.IPV4_IPS))
+        self.assertTrue(h.wait_until(lambda: n.metric_values(d.metrics_port)
+                                     .get("interface_check", 0) >= 2, 6.0), d.log())
+        self.assertEqual(n.interface_state()["addresses"], set(self.IPV4_IPS))
+        for ip in self.IPV4_IPS:
+            self.assertTrue(n.answers(ip), ip)
+        self.assertEqual(n.saved_rules(self.MODE), n.expected_rules())
+        self.assertIn("node setup (interface_check): add address fd00::a to nodelocaldns: "
+                      "Permission denied", d.log())
+
+    def test_a_held_xtables_lock_counts_as_iptables_lock_and_never_blocks_dns(self):
+        # iptables-legacy waits 5 s (-w 5) for the xtables lock, then gives up. The lock file is
+        # this test's own (XTABLES_LOCKFILE), so no other iptables user on the machine waits.
+        lock_path = self.work / "xtables.lock"
+        lock = open(lock_path, "w")
+        self.addCleanup(lock.close)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.environ["XTABLES_LOCKFILE"] = str(lock_path)
+        self.addCleanup(os.environ.pop, "XTABLES_LOCKFILE", None)
+        d = self.daemon(mode="legacy")
+        # The loop answers while the sync waits on the lock in its worker.
+        self.assertTrue(h.wait_until(lambda: n.answers(n.LOCAL_IPS[0]), 3.0), d.log())
+        self.assertTrue(h.wait_until(
+            lambda: n.metric_values(d.metrics_port).get("iptables_lock", 0) >= 1, 10.0), d.log())
+        self.assertEqual(n.metric_values(d.metrics_port)["iptables"], 0)
+        self.assertTrue(n.answers(n.LOCAL_IPS[1]))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        self.assertTrue(h.wait_until(lambda: n.saved_rules("legacy") == n.expected_rules(), 8.0),
+                        d.log())
+        self.assertIn("node setup (iptables_lock)", d.log())
 
 
 if __name__ == "__main__":
