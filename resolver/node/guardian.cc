@@ -45,7 +45,7 @@ void clean_up_after(const NodePlan& plan, std::chrono::milliseconds grace) {
   // Held exclusively until the process exits: an instance starting now waits for the clean-up.
   const auto started = std::chrono::steady_clock::now();
   SetupReport report;
-  const ModeChoice mode = detect_iptables_mode();
+  const ModeChoice mode = plan.setup_iptables ? detect_iptables_mode() : ModeChoice{};
   remove_rules_step(plan, mode.mode, report);
   if (plan.setup_interface) {
     if (auto removed = remove_addresses(plan.interface_name, plan.local_ips); !removed) {
@@ -140,6 +140,9 @@ Result<GuardianLink> start_guardian(const NodePlan& plan, std::chrono::milliseco
     run_guardian(child, fds[0], plan, grace);
   }
   ::close(fds[0]);
+  // A process group of its own: a terminal's Ctrl-C reaches the guardian only, which forwards it
+  // once (two SIGINTs could outlive the daemon's handler and kill it mid-teardown).
+  ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
   if (::getppid() != guardian) ::raise(SIGTERM);  // the guardian died before prctl
   spdlog::info("guardian pid {} watches this daemon (pid {})", guardian, ::getpid());

@@ -6,8 +6,8 @@
 // PID namespace's init, and when init dies the kernel kills every other process in the namespace,
 // so a guardian child of a killed daemon would die with it. The guardian forwards SIGTERM, SIGINT,
 // SIGHUP, SIGUSR1 and SIGUSR2 to the daemon, reaps orphans, and exits with the daemon's status
-// (128+signal when it was killed). The daemon gets SIGTERM if the guardian dies
-// (PR_SET_PDEATHSIG).
+// (128+signal when it was killed). The daemon runs in a process group of its own and gets SIGTERM
+// if the guardian dies (PR_SET_PDEATHSIG).
 #pragma once
 
 #include <chrono>

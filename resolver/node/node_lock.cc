@@ -3,18 +3,20 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace holdfast::node {
 
 Result<NodeLock> NodeLock::open(const std::string& path) {
   if (const std::size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
-    ::mkdir(path.substr(0, slash).c_str(), 0755);  // the state dir; an error shows at open
+    std::error_code ignored;  // the state dir; an error shows at open
+    std::filesystem::create_directories(path.substr(0, slash), ignored);
   }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return fail("cannot open '" + path + "': " + std::strerror(errno));

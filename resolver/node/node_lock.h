@@ -14,7 +14,7 @@ inline constexpr const char* kNodeLockFileName = "node.lock";
 
 class NodeLock {
  public:
-  // Opens (creating it and its directory's last level if needed) without locking.
+  // Opens (creating it and its directories if needed) without locking.
   static Result<NodeLock> open(const std::string& path);
 
   NodeLock(NodeLock&& other) noexcept;
