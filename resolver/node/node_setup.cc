@@ -50,6 +50,7 @@ NodePlan make_plan(const config::NodeCacheFlags& flags, const std::string& state
 NodeSetup::NodeSetup(NodePlan plan, const config::NodeCacheFlags& flags)
     : plan_(std::move(plan)),
       sync_interval_(flags.sync_interval),
+      metrics_address_(flags.metrics_listen_address),
       skip_teardown_(flags.skip_teardown) {}
 
 NodeSetup::~NodeSetup() = default;
@@ -87,7 +88,9 @@ Result<std::unique_ptr<NodeSetup>> NodeSetup::prepare(const config::NodeCacheFla
   if (auto shared = lock->share(); !shared) return fail("node lock: " + shared.error().message);
   setup->lock_.emplace(std::move(*lock));
   if (auto served = setup->metrics_.serve(flags.metrics_listen_address); !served) {
-    spdlog::error("{}; setup errors are counted but not served", served.error().message);
+    // In a surge hand-over the old instance still has the address: retried at every sync.
+    spdlog::error("{}; setup errors are counted, and served once the address is free",
+                  served.error().message);
   }
   SetupReport report;
   ensure_interface_step(plan, report);
@@ -127,7 +130,11 @@ void NodeSetup::start(uv_loop_t* loop) {
 }
 
 void NodeSetup::begin_sync() {
-  if (stopping_ || in_flight_) return;
+  if (stopping_) return;
+  if (!metrics_.serving() && metrics_.serve(metrics_address_)) {
+    spdlog::info("serving coredns_nodecache_setup_errors_total on {}", metrics_address_);
+  }
+  if (in_flight_) return;
   in_flight_ = std::make_unique<Sync>();
   in_flight_->owner = this;
   in_flight_->rules = rules_active_;

@@ -54,6 +54,7 @@ class NodeSetup {
 
   NodePlan plan_;
   std::chrono::milliseconds sync_interval_;
+  std::string metrics_address_;
   bool skip_teardown_;
   IptablesMode mode_ = IptablesMode::kNft;
   std::optional<NodeLock> lock_;

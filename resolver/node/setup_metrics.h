@@ -25,8 +25,10 @@ class SetupMetrics {
   SetupMetrics(const SetupMetrics&) = delete;
   SetupMetrics& operator=(const SetupMetrics&) = delete;
 
-  // Serves /metrics on HOST:PORT (civetweb syntax; node-cache's default is 0.0.0.0:9353).
+  // Serves /metrics on HOST:PORT (civetweb syntax; node-cache's default is 0.0.0.0:9353). May be
+  // called again after a failure (the address was taken).
   Result<void> serve(const std::string& address);
+  bool serving() const { return exposer_ != nullptr; }
 
   void count(SetupError error);
 

@@ -251,9 +251,11 @@ class NodeTestCase(unittest.TestCase):
         self.state_dir = self.work / "state"
 
     def daemon(self, *, name: str = "holdfast", corefile_text: Optional[str] = None,
-               extra: Iterable[str] = (), mode: Optional[str] = None) -> NodeHoldfast:
+               extra: Iterable[str] = (), mode: Optional[str] = None,
+               metrics_port: Optional[int] = None) -> NodeHoldfast:
         d = NodeHoldfast(self.work, corefile_text or node_corefile(self.nsd.port),
                          mode=mode or self.MODE, state_dir=self.state_dir,
-                         metrics_port=h.free_port(("127.0.0.1",)), name=name, extra=extra)
+                         metrics_port=metrics_port or h.free_port(("127.0.0.1",)), name=name,
+                         extra=extra)
         self.addCleanup(d.stop, 3.0)
         return d.start()

@@ -66,12 +66,17 @@ class NodeGuardian(n.NodeTestCase):
     def test_two_instances_sharing_a_state_dir_the_first_to_stop_leaves_everything(self):
         a = self.daemon(name="a")
         a.wait_installed()
-        # Until SO_REUSEPORT lets both bind port 53, the second listens on another port.
-        b = self.daemon(name="b", corefile_text=n.node_corefile(self.nsd.port, port=10053))
+        # Until SO_REUSEPORT lets both bind port 53, the second listens on another port. The
+        # -metrics-listen-address is the same: the second serves the metric once the first exits.
+        b = self.daemon(name="b", corefile_text=n.node_corefile(self.nsd.port, port=10053),
+                        metrics_port=a.metrics_port)
         self.assertTrue(h.wait_until(lambda: n.answers(n.LOCAL_IPS[0], port=10053), 5.0), b.log())
         self.assertIn("another holdfast runs on this node: sharing its interface and rules",
                       b.log())
+        self.assertIn("setup errors are counted, and served once the address is free", b.log())
         self.assertEqual(a.stop(), 0)
+        self.assertTrue(h.wait_until(lambda: n.metric_values(a.metrics_port), 2.5), b.log())
+        self.assertIn("serving coredns_nodecache_setup_errors_total on 127.0.0.1:", b.log())
         self.assertIn("another holdfast still runs on this node: leaving the interface and rules "
                       "in place", a.process.log_text)
         self.assertEqual(n.saved_rules(self.MODE), n.expected_rules())
