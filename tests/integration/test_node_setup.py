@@ -77,11 +77,25 @@ class NodeSetupNft(n.NodeTestCase):
                       d.process.log_text)
 
 
+    def test_a_holdfast_that_cannot_start_never_installs_rules(self):
+        # 192.0.2.53 is on no interface: the bind fails, after the interface was set up.
+        d = self.daemon(corefile_text=n.node_corefile(self.nsd.port,
+                                                      bind=[*n.LOCAL_IPS, "192.0.2.53"]))
+        self.assertEqual(d.process.wait(10), 1, d.log())
+        self.assertEqual(n.saved_rules(self.MODE), n.no_rules())
+        # Its guardian takes the addresses away too: nothing is left that captures traffic.
+        self.assertTrue(h.wait_until(lambda: not n.interface_state()["addresses"], 3.0),
+                        n.interface_state())
+        self.assertIn("exited with 1 without teardown", d.log())
+
+
 class NodeSetupLegacy(NodeSetupNft):
     MODE = "legacy"
     OTHER = "nft"
 
-    test_skipteardown_leaves_the_interface_and_rules = None  # once is enough (nft)
+    # Once is enough (nft): neither depends on the mode.
+    test_skipteardown_leaves_the_interface_and_rules = None
+    test_a_holdfast_that_cannot_start_never_installs_rules = None
 
 
 class NodeSetupErrors(n.NodeTestCase):
