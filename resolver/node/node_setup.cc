@@ -108,7 +108,6 @@ void NodeSetup::apply(const SetupReport& report) {
 }
 
 void NodeSetup::start(uv_loop_t* loop) {
-  started_ = true;
   rules_active_ = true;
   uv_timer_init(loop, &timer_);
   timer_.data = this;
@@ -168,7 +167,8 @@ void NodeSetup::stop() {
 }
 
 void NodeSetup::finish() {
-  if (started_ && !stopping_) stop();
+  // The loop is closed by now: the handles were closed by stop() at SIGTERM/SIGINT (a loop that
+  // ended any other way keeps them until exit; they are never touched again).
   if (skip_teardown_ || (!plan_.setup_interface && !plan_.setup_iptables)) {
     if (skip_teardown_) spdlog::info("-skipteardown: leaving the interface and rules in place");
     guardian_.clean_exit();

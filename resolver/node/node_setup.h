@@ -73,7 +73,6 @@ class NodeSetup {
   bool check_leftover_rules_ = false;  // alone at start, no interface: did rules survive?
   bool rules_active_ = false;          // after start(): before it, only the interface is ensured
   bool stopping_ = false;
-  bool started_ = false;
   uv_timer_t timer_{};
   uv_signal_t term_{};
   uv_signal_t interrupt_{};
