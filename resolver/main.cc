@@ -16,12 +16,14 @@
 
 #include "base/clock.h"
 #include "base/json_log.h"
+#include "base/pidfile.h"
 #include "config/config.h"
 #include "config/node_cache.h"
 #include "node/node_setup.h"
 #include "observe/admin_protocol.h"
 #include "observe/admin_socket.h"
 #include "server/admin_commands.h"
+#include "server/reloader.h"
 #include "server/server.h"
 
 namespace {
@@ -33,10 +35,17 @@ constexpr int kExitStartError = 1;
 // first (config/node_cache.h: Go's boolean forms need a parser CLI11 does not have); CLI11 wants
 // long options with two dashes, so single-dash spellings of our long options are rewritten.
 std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
-  static const char* const kLong[] = {
-      "conf",      "check-config", "version",          "help",
-      "log-level", "log-format",   "tcp-idle-timeout", "tcp-max-connections",
-      "state-dir"};
+  static const char* const kLong[] = {"conf",
+                                      "check-config",
+                                      "version",
+                                      "help",
+                                      "log-level",
+                                      "log-format",
+                                      "tcp-idle-timeout",
+                                      "tcp-max-connections",
+                                      "state-dir",
+                                      "takeover",
+                                      "tcp-max-connections-per-client"};
   std::vector<std::string> args;
   for (std::string arg : rest) {
     for (const char* name : kLong) {
@@ -51,6 +60,10 @@ std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Until the loop's handlers are in place (and again once they are closed at shutdown), the
+  // signals that would kill a process by default are ignored: no signal stops holdfast by
+  // surprise (README "Signals").
+  for (int signum : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE}) signal(signum, SIG_IGN);
   CLI::App app{"holdfast: a node-local DNS cache that keeps answering when its upstream is down"};
   std::string conf_path;
   bool check_config = false;
@@ -71,10 +84,20 @@ int main(int argc, char** argv) {
                  "TCP connections accepted per listener; more are closed at once")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--tcp-max-connections-per-client", server_options.tcp.max_connections_per_client,
+                 "TCP connections accepted per listener from one client address")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
   holdfast::config::ParseOptions parse_options;
   app.add_option("--state-dir", parse_options.default_persist_dir,
                  "where the LMDB store lives when the Corefile names no `persist DIR` "
                  "(default /var/lib/holdfast as root, else $XDG_STATE_HOME/holdfast)");
+  bool takeover = false;
+  app.add_flag("--takeover", takeover,
+               "hand-over: share the listening addresses with a running holdfast of the same user "
+               "and take its traffic once started (then stop the old one); without it a held "
+               "address is an error")
+      ->envname("HOLDFAST_TAKEOVER");
   bool test_hooks = false;
   // Tests only (hidden): SIGUSR2 stalls the loop for 3 s, as a wedged daemon would.
   app.add_flag("--test-hooks", test_hooks)->group("");
@@ -88,6 +111,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", node_cache.error().message.c_str());
     return kExitConfigError;
   }
+  parse_options.default_port = node_cache->flags.dns_port;
   std::vector<std::string> args = normalise_flags(node_cache->rest);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
@@ -112,6 +136,7 @@ int main(int argc, char** argv) {
 
   // node-cache mode: fill the base Corefile (-basecorefile) and run the result, written to -conf
   // (else -corefile); --check-config checks the filled text without writing it.
+  const std::string conf_flag = conf_path;
   std::optional<std::string> node_cache_text;
   if (node_cache->node_cache_mode) {
     auto built = holdfast::config::build_node_cache_corefile(node_cache->flags, conf_path);
@@ -168,25 +193,57 @@ int main(int argc, char** argv) {
     node = std::move(*prepared);
   }
 
+  // What the `reload` directive compares the file against: the text that runs now.
+  std::string loaded_text;
+  if (node_cache_text) {
+    loaded_text = *node_cache_text;
+  } else if (!conf_path.empty()) {
+    std::FILE* file = std::fopen(conf_path.c_str(), "rb");
+    if (file != nullptr) {
+      char chunk[4096];
+      for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, file)) > 0;) {
+        loaded_text.append(chunk, n);
+      }
+      std::fclose(file);
+    }
+  }
+
   ares_library_init(ARES_LIB_INIT_ALL);
-  signal(SIGPIPE, SIG_IGN);
   uv_loop_t* loop = uv_default_loop();
   holdfast::SystemClock clock;
   server_options.tcp.idle_timeout = std::chrono::milliseconds(tcp_idle_ms);
   server_options.version = HOLDFAST_VERSION;
   server_options.revision = HOLDFAST_REVISION;
-  holdfast::server::Server server(loop, *config, clock, server_options);
-  spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, config->source);
+  if (takeover) server_options.listen_mode = holdfast::server::ListenMode::kTakeOver;
+  auto running = std::make_shared<const holdfast::config::Config>(std::move(*config));
+  holdfast::server::Server server(loop, running, clock, server_options);
+  spdlog::info("holdfast {} starting with {}", HOLDFAST_VERSION, running->source);
   if (auto ok = server.start(); !ok) {
     spdlog::error("{}", ok.error().message);
     return kExitStartError;
   }
   if (node) node->start(loop);  // the iptables rules only once the listeners are bound
+  holdfast::server::ReloadSource reload_source;
+  reload_source.conf_path = conf_path;
+  reload_source.parse_options = parse_options;
+  reload_source.conf_flag = conf_flag;
+  if (node_cache->node_cache_mode) reload_source.node_cache = node_cache->flags;
+  holdfast::server::Reloader reloader(loop, server, std::move(reload_source),
+                                      std::move(loaded_text));
+  reloader.start();
+
+  // CoreDNS's -pidfile: written once the listeners are bound, removed at a clean exit.
+  if (!nc_flags.pidfile.empty()) {
+    if (auto written = holdfast::write_pidfile(nc_flags.pidfile); !written) {
+      spdlog::error("{}", written.error().message);
+      return kExitStartError;
+    }
+  }
 
   // The break-glass admin socket: the Corefile's `admin unix:PATH`, else STATE_DIR/admin.sock
   // with --state-dir, else the default (/run/holdfast/admin.sock as root).
   std::optional<std::string> admin_path;
-  for (const auto& block : config->blocks) {
+  for (const auto& block : running->blocks) {
     if (block.admin && !admin_path) admin_path = block.admin;
   }
   const bool admin_explicit = admin_path.has_value();
@@ -194,11 +251,14 @@ int main(int argc, char** argv) {
     admin_path = !parse_options.default_persist_dir.empty()
                      ? parse_options.default_persist_dir + "/" +
                            std::string(holdfast::observe::kSocketFileName)
-                     : holdfast::observe::default_socket_path(config->persist.dir);
+                     : holdfast::observe::default_socket_path(running->persist.dir);
   }
-  holdfast::server::AdminCommands admin_commands(loop, server, config->persist.dir);
+  holdfast::server::AdminCommands admin_commands(loop, server, running->persist.dir);
   std::unique_ptr<holdfast::observe::AdminSocket> admin;
-  if (auto opened = holdfast::observe::AdminSocket::open(loop, *admin_path, admin_commands)) {
+  holdfast::observe::AdminSocketOptions admin_options;
+  if (takeover) admin_options.path_mode = holdfast::observe::SocketPathMode::kTakeOver;
+  if (auto opened =
+          holdfast::observe::AdminSocket::open(loop, *admin_path, admin_commands, admin_options)) {
     admin = std::move(*opened);
     spdlog::info("admin socket {}", *admin_path);
   } else if (admin_explicit) {
@@ -208,52 +268,85 @@ int main(int argc, char** argv) {
     spdlog::error("admin socket: {}; running without it", opened.error().message);
   }
 
-  // SIGTERM/SIGINT: stop accepting, drain, close everything; uv_run then returns.
+  // Signals (README "Signals"): SIGTERM/SIGINT stop accepting, drain, close everything, and
+  // uv_run then returns; SIGHUP and SIGUSR1 reload; SIGUSR2 and SIGALRM are logged and ignored
+  // (with --test-hooks, SIGUSR2 stalls the loop for 3 s, as a wedged daemon would); SIGPIPE is
+  // ignored.
   struct Signals {
-    uv_signal_t term{};
-    uv_signal_t interrupt{};
+    std::vector<uv_signal_t*> handles;
     holdfast::server::Server* server = nullptr;
+    holdfast::server::Reloader* reloader = nullptr;
     holdfast::observe::AdminSocket* admin = nullptr;
     holdfast::server::AdminCommands* commands = nullptr;
+    bool test_hooks = false;
   } signals;
   signals.server = &server;
+  signals.reloader = &reloader;
   signals.admin = admin.get();
   signals.commands = &admin_commands;
+  signals.test_hooks = test_hooks;
   auto on_signal = [](uv_signal_t* handle, int signum) noexcept {
     auto* s = static_cast<Signals*>(handle->data);
+    switch (signum) {
+      case SIGHUP:
+        s->reloader->reload_now("SIGHUP");
+        return;
+      case SIGUSR1:
+        s->reloader->reload_now("SIGUSR1");
+        return;
+      case SIGUSR2:
+        if (s->test_hooks) {
+          spdlog::warn("test hook: stalling the loop for 3 s");
+          std::this_thread::sleep_for(std::chrono::seconds(3));
+          return;
+        }
+        spdlog::info("received SIGUSR2; ignored");
+        return;
+      case SIGALRM:
+        spdlog::info("received SIGALRM; ignored");
+        return;
+      default:
+        break;
+    }
     spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     if (s->admin != nullptr) s->admin->close();
     s->commands->close();
+    s->reloader->close();
     s->server->shutdown();
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->term), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);
+    for (uv_signal_t* h : s->handles) {
+      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h))) {
+        uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+      }
+    }
+    // libuv restores the default action when it stops watching a signal: ignore them instead,
+    // so a SIGHUP during the drain does not kill us. A second SIGTERM/SIGINT still stops at once.
+    for (int ignored : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}) signal(ignored, SIG_IGN);
   };
-  for (auto [handle, signum] :
-       {std::pair{&signals.term, SIGTERM}, std::pair{&signals.interrupt, SIGINT}}) {
+  constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM};
+  std::vector<uv_signal_t> signal_handles(std::size(kSignals));
+  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+    uv_signal_t* handle = &signal_handles[i];
     uv_signal_init(loop, handle);
     handle->data = &signals;
-    uv_signal_start(handle, on_signal, signum);
-  }
-  uv_signal_t stall{};
-  if (test_hooks) {
-    uv_signal_init(loop, &stall);
-    uv_signal_start(
-        &stall,
-        [](uv_signal_t*, int) noexcept {
-          spdlog::warn("test hook: stalling the loop for 3 s");
-          std::this_thread::sleep_for(std::chrono::seconds(3));
-        },
-        SIGUSR2);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&stall));
+    uv_signal_start(handle, on_signal, kSignals[i]);
+    // Only SIGTERM/SIGINT hold the loop open (as before); the rest never keep it running.
+    if (kSignals[i] != SIGTERM && kSignals[i] != SIGINT) {
+      uv_unref(reinterpret_cast<uv_handle_t*>(handle));
+    }
+    signals.handles.push_back(handle);
   }
   uv_run(loop, UV_RUN_DEFAULT);
-  if (test_hooks) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&stall), nullptr);
-    uv_run(loop, UV_RUN_DEFAULT);
+  for (uv_signal_t* h : signals.handles) {
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    }
   }
+  reloader.close();
+  uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   ares_library_cleanup();
   if (node) node->finish();
+  if (!nc_flags.pidfile.empty()) holdfast::remove_pidfile(nc_flags.pidfile);
   spdlog::info("stopped");
   return 0;
 }

@@ -44,6 +44,10 @@ std::optional<Entry> make_entry(dns::Bytes response, const TtlPolicy& policy,
   entry.wire.assign(response.begin(), response.begin() + static_cast<std::ptrdiff_t>(keep_len));
   dns::write_u16(entry.wire.data(), 0);
   dns::write_u16(entry.wire.data() + 10, arcount);
+  for (std::uint16_t offset : entry.ttl_offsets) {  // served as 0, never as the cap
+    std::uint8_t* field = entry.wire.data() + offset;
+    dns::write_u32(field, dns::effective_ttl(dns::read_u32(field)));
+  }
   entry.question_end = static_cast<std::uint16_t>(info->question.end);
   entry.stored_at_seconds = now_seconds;
   entry.rcode = info->header.rcode();

@@ -84,6 +84,32 @@ LmdbError LmdbEnv::open(const std::string& dir, std::size_t map_bytes) noexcept 
   return {};
 }
 
+LmdbError LmdbEnv::open_read_only(const std::string& dir) noexcept {
+  close();
+  // LMDB still writes its lock file in read-only mode, except on a read-only file system; a
+  // directory we may not write gets no locks at all (nobody can be writing there either).
+  for (unsigned flags : {MDB_RDONLY | MDB_NOTLS, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK}) {
+    int rc = mdb_env_create(&env_);
+    if (rc == 0) rc = mdb_env_set_maxdbs(env_, 4);
+    if (rc == 0) rc = mdb_env_set_maxreaders(env_, 512);
+    if (rc == 0) rc = mdb_env_open(env_, dir.c_str(), flags, 0640);
+    MDB_txn* txn = nullptr;
+    if (rc == 0) rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta_);
+    if (rc == 0) rc = mdb_dbi_open(txn, "answers", 0, &answers_);
+    if (rc == 0) {
+      rc = mdb_txn_commit(txn);  // keeps the database handles (an abort would close them)
+    } else if (txn != nullptr) {
+      mdb_txn_abort(txn);
+    }
+    if (rc == 0) return {};
+    close();
+    if (rc == MDB_NOTFOUND) return map_lmdb_error(rc);
+    if (map_lmdb_error(rc).status != LmdbStatus::kReadOnly) return map_lmdb_error(rc);
+  }
+  return {LmdbStatus::kReadOnly, EACCES};
+}
+
 void LmdbEnv::close() noexcept {
   if (env_ != nullptr) {
     mdb_env_close(env_);
@@ -190,6 +216,28 @@ LmdbError LmdbTxn::for_each(
 
 LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept {
   return map_lmdb_error(mdb_drop(txn_, dbi, 0));
+}
+
+LmdbError LmdbReader::begin() noexcept {
+  if (env_.env() == nullptr) return {LmdbStatus::kOtherError, EINVAL};
+  int rc =
+      txn_ != nullptr ? mdb_txn_renew(txn_) : mdb_txn_begin(env_.env(), nullptr, MDB_RDONLY, &txn_);
+  if (rc == MDB_READERS_FULL) {
+    int dead = 0;
+    mdb_reader_check(env_.env(), &dead);  // slots of crashed processes
+    rc = txn_ != nullptr ? mdb_txn_renew(txn_)
+                         : mdb_txn_begin(env_.env(), nullptr, MDB_RDONLY, &txn_);
+  }
+  if (rc != 0) {
+    release();
+    return map_lmdb_error(rc);
+  }
+  return {};
+}
+
+void LmdbReader::release() noexcept {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
 }
 
 LmdbError delete_matching(const LmdbEnv& env, MDB_dbi dbi,

@@ -45,6 +45,9 @@ class LmdbEnv {
   // Opens (creating) the environment in `dir` with a map of `map_bytes`, clears stale reader
   // slots left by crashed processes, and opens the "meta" and "answers" databases.
   LmdbError open(const std::string& dir, std::size_t map_bytes) noexcept;
+  // Opens an existing store without writing anything (a read-only directory or file system):
+  // kNotFound when it has no answers database.
+  LmdbError open_read_only(const std::string& dir) noexcept;
   void close() noexcept;
   bool is_open() const noexcept { return env_ != nullptr; }
 
@@ -95,6 +98,37 @@ class LmdbTxn {
   const LmdbEnv& env_;
   MDB_txn* txn_ = nullptr;
   LmdbError error_;
+};
+
+// A read-only transaction kept for reuse: reset after each read, renewed before the next (as
+// Knot Resolver's cdb_lmdb.c does), so a read takes no lock on LMDB's reader table and allocates
+// nothing. Not thread-safe: one reader per thread that reads (the loop). Must be destroyed (or
+// release()d) before its environment closes.
+class LmdbReader {
+ public:
+  explicit LmdbReader(const LmdbEnv& env) noexcept : env_(env) {}
+  ~LmdbReader() { release(); }
+  LmdbReader(const LmdbReader&) = delete;
+  LmdbReader& operator=(const LmdbReader&) = delete;
+
+  // Looks `key` up and, when found, calls use(value) while the view is valid (copy out there).
+  template <class Use>
+  LmdbError read(MDB_dbi dbi, std::string_view key, Use&& use) noexcept {
+    LmdbError err = begin();
+    if (err.status != LmdbStatus::kOk) return err;
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v{};
+    const int rc = mdb_get(txn_, dbi, &k, &v);
+    if (rc == 0) use(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+    mdb_txn_reset(txn_);
+    return map_lmdb_error(rc);
+  }
+  void release() noexcept;
+
+ private:
+  LmdbError begin() noexcept;
+  const LmdbEnv& env_;
+  MDB_txn* txn_ = nullptr;
 };
 
 // Deletes every record for which `doomed(key, value)` is true, committing every `per_txn`

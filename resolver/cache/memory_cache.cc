@@ -130,6 +130,15 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
+  evict_below(shard, lru, capacity, success);
+  const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
+  lru.push_front(Node{std::string(key.view()), std::move(entry), pinned, now, 0});
+  shard.index.emplace(lru.front().key, lru.begin());
+  (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
+  inserts_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept {
   // Evict from the cold end, passing over pinned entries (a shard of only pins may outgrow its
   // share: pins are a handful of names by design).
   std::size_t passed = 0;
@@ -145,11 +154,24 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
     evictions_.fetch_add(1, std::memory_order_relaxed);
     if (!success) evictions_denial_.fetch_add(1, std::memory_order_relaxed);
   }
-  const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
-  lru.push_front(Node{std::string(key.view()), std::move(entry), pinned, now, 0});
-  shard.index.emplace(lru.front().key, lru.begin());
-  (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
-  inserts_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MemoryCache::reconfigure(const MemoryCacheOptions& options) {
+  // Every shard locked (in order) so no lookup sees half of the new settings.
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(shards_.size());
+  for (auto& shard : shards_) locks.emplace_back(shard->mutex);
+  const std::size_t shards = shards_.size();
+  MemoryCacheOptions next = options;
+  next.shards = shards;
+  options_ = next;
+  success_per_shard_ = per_shard(options.success_capacity, shards);
+  denial_per_shard_ = per_shard(options.denial_capacity, shards);
+  for (auto& shard : shards_) {
+    // Below capacity + 1: what insert() leaves after making room for one more.
+    evict_below(*shard, shard->success, success_per_shard_ + 1, true);
+    evict_below(*shard, shard->denial, denial_per_shard_ + 1, false);
+  }
 }
 
 CacheCounters MemoryCache::counters() const noexcept {

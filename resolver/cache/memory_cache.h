@@ -84,6 +84,12 @@ class MemoryCache {
   CacheCounters counters() const noexcept;
   std::size_t size() const noexcept;
 
+  // A reload changed the block's cache settings: the entries stay, the new capacities, stale
+  // window, keepttl and prefetch apply from now on; a smaller capacity evicts the coldest
+  // entries now (pins excepted). The shard count never changes (`shards` is ignored).
+  void reconfigure(const MemoryCacheOptions& options);
+  const MemoryCacheOptions& options() const noexcept { return options_; }
+
   // The operator's view and levers (admin socket); not on the query path.
   // A copy of the entry under `key`, without touching recency or counters.
   std::optional<Entry> peek(std::string_view key) const;
@@ -116,6 +122,9 @@ class MemoryCache {
   Shard& shard_for(std::string_view key) const noexcept;
   bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
   bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
+  // Evicts unpinned entries from the cold end until `lru` is below `capacity` (or only pins
+  // are left to pass over). The shard's lock is held.
+  void evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept;
 
   MemoryCacheOptions options_;
   const Clock& clock_;

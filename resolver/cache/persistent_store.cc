@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -122,12 +124,18 @@ bool PersistentStore::pinned(std::string_view key) const {
   return !pins_.empty() && pins_.find(key) != pins_.end();
 }
 
+void PersistentStore::release_reader() noexcept {
+  std::lock_guard lock(reader_mutex_);
+  reader_.release();
+}
+
 std::string PersistentStore::problem() const {
   std::lock_guard lock(mutex_);
   return problem_;
 }
 
 void PersistentStore::move_aside(const std::string& why) {
+  release_reader();
   env_.close();
   const auto aside =
       std::filesystem::path(options_.dir) / ("corrupt-" + std::to_string(clock_.wall_seconds()));
@@ -169,11 +177,44 @@ bool PersistentStore::check_format() {
   return true;
 }
 
+// The directory or its file system refuses writes, but a store may be there: serve what it holds.
+bool PersistentStore::open_read_only(const std::string& why) {
+  if (env_.open_read_only(options_.dir).status != LmdbStatus::kOk) return false;
+  std::string_view version;
+  bool same_format = false;
+  {
+    LmdbTxn read(env_, LmdbTxn::Mode::kRead);
+    same_format = read.ok() &&
+                  read.get(env_.meta(), kFormatKey, version).status == LmdbStatus::kOk &&
+                  version == format_value();
+  }
+  if (!same_format) {
+    env_.close();
+    return false;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    problem_ = "read-only (" + why + ")";
+  }
+  state_ = StoreState::kReadOnly;
+  spdlog::error(
+      "persist {}: opened read-only ({}); serving the {} answers it holds, writing nothing",
+      options_.dir, why, env_.entry_count());
+  return true;
+}
+
 void PersistentStore::open_or_recover() {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) {
+    if (open_read_only("cannot create the directory: " + ec.message())) return;
     degrade("cannot create the directory: " + ec.message());
+    return;
+  }
+  if (::access(options_.dir.c_str(), W_OK) != 0 && errno != ENOENT) {
+    const std::string why = std::string("the directory cannot be written: ") + std::strerror(errno);
+    if (open_read_only(why)) return;
+    degrade(why);
     return;
   }
   if (!store_is_sound(options_.dir, options_.size_bytes)) move_aside("the store is damaged");
@@ -182,6 +223,10 @@ void PersistentStore::open_or_recover() {
     if (err.status == LmdbStatus::kCorrupt) {
       move_aside("cannot open the store (" + err.what() + ")");
       continue;
+    }
+    if (err.status == LmdbStatus::kReadOnly &&
+        open_read_only("cannot open the store for writing (" + err.what() + ")")) {
+      return;
     }
     if (err.status != LmdbStatus::kOk) {
       degrade("cannot open the store (" + err.what() + ")");
@@ -203,20 +248,22 @@ void PersistentStore::open_or_recover() {
 }
 
 std::optional<Entry> PersistentStore::get(std::string_view key) {
-  if (state_.load() != StoreState::kOpen) return std::nullopt;
+  const StoreState state = state_.load();
+  if (state != StoreState::kOpen && state != StoreState::kReadOnly) return std::nullopt;
   counters_.reads.fetch_add(1, std::memory_order_relaxed);
   std::optional<DecodedEntry> decoded;
-  bool invalid = false;
+  bool found = false;
   {
-    LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
-    if (!txn.ok()) return std::nullopt;
-    std::string_view value;
-    if (txn.get(env_.answers(), key, value).status != LmdbStatus::kOk) return std::nullopt;
-    decoded = decode_entry(value);  // copies out before the transaction ends
-    invalid = !decoded;
+    std::lock_guard lock(reader_mutex_);  // uncontended: reads come from the loop
+    const LmdbError err = reader_.read(env_.answers(), key, [&](std::string_view value) {
+      found = true;
+      decoded = decode_entry(value);  // copies out before the transaction is reset
+    });
+    if (err.status != LmdbStatus::kOk) return std::nullopt;
   }
-  if (invalid) {
+  if (found && !decoded) {
     counters_.invalid_deleted.fetch_add(1, std::memory_order_relaxed);
+    if (state == StoreState::kReadOnly) return std::nullopt;  // cannot delete it: skip it
     std::lock_guard lock(mutex_);
     queue_.push_back(Write{std::string(key), std::string()});
     ++enqueued_seq_;
@@ -259,6 +306,7 @@ void PersistentStore::close() {
   wake_.notify_one();
   if (writer_.joinable()) writer_.join();
   env_.sync();
+  release_reader();
   env_.close();
   if (state_.load() == StoreState::kOpen) state_ = StoreState::kClosed;
 }

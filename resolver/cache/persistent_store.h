@@ -39,6 +39,7 @@ struct StoreOptions {
 
 enum class StoreState : std::uint8_t {
   kOpen,
+  kReadOnly,    // the directory cannot be written: what the store holds is read, nothing written
   kMemoryOnly,  // could not open or write: the daemon runs without persistence
   kClosed,
 };
@@ -128,6 +129,10 @@ class PersistentStore {
   StoreOptions options_;
   const Clock& clock_;
   LmdbEnv env_;
+  LmdbReader reader_{env_};  // get()'s transaction, reused (before any env_.close())
+  std::mutex reader_mutex_;
+  void release_reader() noexcept;
+  bool open_read_only(const std::string& why);
   std::atomic<StoreState> state_{StoreState::kClosed};
   StoreCounters counters_;
 

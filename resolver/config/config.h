@@ -169,6 +169,8 @@ struct ParseOptions {
   // Where the store lives when no `persist DIR` is given; empty = /var/lib/holdfast for root,
   // else $XDG_STATE_HOME/holdfast (fallback ~/.local/state/holdfast).
   std::string default_persist_dir;
+  // The port of a server block key without one (CoreDNS's -dns.port; node-cache passes it on).
+  std::uint16_t default_port = 53;
 };
 
 // Parses a Corefile. Errors are "FILE:LINE:COL: message" (one line, naming the directive and

@@ -119,7 +119,6 @@ void setup_reload(const DirectiveNode& node, ServerBlock& block, BuildContext&) 
   }
   reload.jitter = std::min(reload.jitter, reload.interval / 2);  // CoreDNS clamps the same way
   block.reload = reload;
-  mark_inactive(node, block);
 }
 
 void setup_loop(const DirectiveNode& node, ServerBlock& block, BuildContext&) {

@@ -409,13 +409,13 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
   };
   return {
       "-localip " + join(flags.local_ips, ",") + ": active (__PILLAR__LOCAL__DNS__, stub binds)",
-      "-basecorefile " + flags.base_corefile + ": active, filled at start; re-read every 10s" +
-          inactive,
+      "-basecorefile " + flags.base_corefile +
+          ": active, filled at start and re-read every 10s (a change is written and reloaded)",
       "-corefile " + flags.corefile + ": active when -conf is not given",
       "-upstreamsvc " + flags.upstream_svc + ": active ($" +
           service_host_variable(flags.upstream_svc) + " → __PILLAR__CLUSTER__DNS__)",
       "-kubednscm " + (flags.kubedns_cm.empty() ? "(/etc/kube-dns if present)" : flags.kubedns_cm) +
-          ": active, read at start; periodic sync" + inactive,
+          ": active, read at start and re-read every 10s",
       "-setupinterface=" + on_off(flags.setup_interface) +
           node_setup(flags.setup_interface, "an interface with the local IPs"),
       "-interfacename " + flags.interface_name + node_setup(flags.setup_interface, "its name"),
@@ -429,12 +429,14 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
           ": active (coredns_nodecache_setup_errors_total)",
       "-skipteardown=" + on_off(flags.skip_teardown) +
           node_setup(setup, flags.skip_teardown ? "left in place at exit" : "removed at exit"),
-      "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + inactive),
+      "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + ": active"),
       "-dns.port " + std::to_string(flags.dns_port) +
-          ": active for stubDomain blocks and the iptables rules; " +
-          "the default port of other blocks" + inactive,
-      "-reloadwithsignal=" + on_off(flags.reload_with_signal) + inactive +
-          " (the filled Corefile is not reloaded)",
+          ": active (stubDomain blocks, the iptables rules and every server block key without "
+          "a port)",
+      "-reloadwithsignal=" + on_off(flags.reload_with_signal) +
+          (flags.reload_with_signal
+               ? ": active (a changed Corefile is reloaded through SIGUSR1 to itself)"
+               : ": active (off: a changed Corefile is reloaded directly)"),
   };
 }
 

@@ -41,16 +41,14 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"admin", setup_admin, Occurrence::kOncePerBlock},
 };
 
-constexpr std::uint16_t kDefaultPort = 53;
-
 struct Key {
   std::string zone;
-  std::uint16_t port = kDefaultPort;
+  std::uint16_t port = 53;
 };
 
 using ZonePort = std::pair<std::string, std::uint16_t>;
 
-Key parse_key(const Token& token) {
+Key parse_key(const Token& token, std::uint16_t default_port) {
   std::string_view text = token.text;
   const std::string quoted = "server block key '" + token.text + "'";
   if (const std::size_t scheme = text.find("://"); scheme != std::string_view::npos) {
@@ -62,6 +60,7 @@ Key parse_key(const Token& token) {
     text.remove_prefix(scheme + 3);
   }
   Key key;
+  key.port = default_port;
   if (const std::size_t colon = text.rfind(':'); colon != std::string_view::npos) {
     const std::optional<std::uint16_t> port = parse_port(text.substr(colon + 1));
     if (!port) fail_at(token.where, quoted + " has an invalid port");
@@ -79,12 +78,12 @@ Key parse_key(const Token& token) {
   return key;
 }
 
-void apply_keys(const BlockNode& node, ServerBlock& block,
+void apply_keys(const BlockNode& node, ServerBlock& block, std::uint16_t default_port,
                 std::map<ZonePort, SourceLocation>& seen) {
   block.where = node.keys.front().where;
   for (std::size_t i = 0; i < node.keys.size(); ++i) {
     const Token& token = node.keys[i];
-    Key key = parse_key(token);
+    Key key = parse_key(token, default_port);
     if (i == 0) {
       block.port = key.port;
     } else if (key.port != block.port) {
@@ -122,7 +121,7 @@ std::vector<ServerBlock> build_server_blocks(const std::vector<BlockNode>& nodes
   std::map<ZonePort, SourceLocation> seen;
   for (const BlockNode& node : nodes) {
     ServerBlock block;
-    apply_keys(node, block, seen);
+    apply_keys(node, block, context.options.default_port, seen);
     std::map<std::string, SourceLocation> first_use;
     for (const DirectiveNode& directive : node.directives) {
       apply_directive(directive, block, context, first_use);

@@ -98,10 +98,6 @@ void write_cache(std::ostream& out, const CacheConfig& cache) {
 // The values of a directive that is accepted but not active yet, under its line.
 std::string inactive_detail(const InactiveDirective& directive, const ServerBlock& block) {
   const CacheConfig& cache = block.cache;
-  if (directive.name == "reload" && block.reload) {
-    return "interval " + format_duration(block.reload->interval) + ", jitter " +
-           format_duration(block.reload->jitter);
-  }
   if (directive.name == "cache prefetch") {
     return "amount " + std::to_string(cache.prefetch.amount) + ", duration " +
            format_duration(cache.prefetch.duration) + ", percentage " +
@@ -137,6 +133,10 @@ void write_block(std::ostream& out, const ServerBlock& block) {
   }
   out << "  log: " << (block.log ? "on" : "off") << "\n";
   out << "  errors: " << (block.errors ? "on" : "off") << "\n";
+  if (block.reload) {
+    out << "  reload: the file's hash every " << format_duration(block.reload->interval) << " ± "
+        << format_duration(block.reload->jitter) << "\n";
+  }
   for (const InactiveDirective& directive : block.inactive) {
     out << "  " << directive.name << ": accepted, not active yet (" << directive.where.file << ":"
         << directive.where.line << ")\n";

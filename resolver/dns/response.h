@@ -11,6 +11,11 @@ namespace holdfast::dns {
 
 inline constexpr std::size_t kMaxTtlOffsets = 512;
 
+// RFC 2181 §8: a TTL with the most significant bit set is treated as zero.
+inline constexpr std::uint32_t effective_ttl(std::uint32_t wire_ttl) noexcept {
+  return wire_ttl > 0x7fff'ffffu ? 0 : wire_ttl;
+}
+
 struct ResponseInfo {
   Header header;
   Question question;
@@ -53,7 +58,8 @@ std::optional<ResponseInfo> parse_response(Bytes packet, OnTtl&& ttl_offset) noe
     }
     ttl_offset(r.ttl_offset);
     if (r.section != Section::kAdditional) {
-      if (!info->min_ttl || r.ttl < *info->min_ttl) info->min_ttl = r.ttl;
+      const std::uint32_t ttl = effective_ttl(r.ttl);
+      if (!info->min_ttl || ttl < *info->min_ttl) info->min_ttl = ttl;
     }
     if (r.section == Section::kAnswer &&
         (r.type == info->question.qtype || r.type == qtype::kCname)) {
@@ -65,7 +71,7 @@ std::optional<ResponseInfo> parse_response(Bytes packet, OnTtl&& ttl_offset) noe
         ok = false;
         return false;
       }
-      info->soa_ttl = r.ttl;
+      info->soa_ttl = effective_ttl(r.ttl);
       info->soa_minimum = *minimum;
     }
     return true;

@@ -65,7 +65,7 @@ sockaddr_un unix_address(const std::string& path) {
 
 // A socket file left behind by a process that died without unlinking it answers connect() with
 // ECONNREFUSED: remove it. One that accepts (or has a full backlog) belongs to a live process.
-Result<void> remove_stale_socket(const std::string& path) {
+Result<void> remove_stale_socket(const std::string& path, SocketPathMode mode) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return {};
@@ -81,6 +81,13 @@ Result<void> remove_stale_socket(const std::string& path) {
   const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
   const int err = errno;
   ::close(fd);
+  if ((rc == 0 || err == EAGAIN) && mode == SocketPathMode::kTakeOver) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return fail("admin socket: cannot take over " + path + ": " + std::strerror(errno));
+    }
+    spdlog::info("admin socket: taking {} over from the running instance", path);
+    return {};
+  }
   if (rc == 0 || err == EAGAIN) {
     return fail("admin socket: another process is already listening on " + path +
                 " (is another holdfast running?); stop it or choose another path");
@@ -324,7 +331,7 @@ Result<void> AdminSocket::listen() {
                             sizeof(sockaddr_un::sun_path) - 1, path_));
   }
   if (auto ok = prepare_directory(path_); !ok) return ok;
-  if (auto ok = remove_stale_socket(path_); !ok) return ok;
+  if (auto ok = remove_stale_socket(path_, options_.path_mode); !ok) return ok;
 
   // Bound here rather than by uv_pipe_bind: libuv unlinks the path it bound when the handle
   // closes, whoever's socket is there by then. close() unlinks only the file we created.

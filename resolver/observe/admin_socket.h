@@ -17,9 +17,14 @@
 
 namespace holdfast::observe {
 
+// kTakeOver (a hand-over): a live socket at the path belongs to the instance being replaced; the
+// new one takes the path over (the old one's close() leaves a file that is no longer its own).
+enum class SocketPathMode : std::uint8_t { kExclusive, kTakeOver };
+
 struct AdminSocketOptions {
   std::size_t max_connections = 16;  // one more gets a "busy" error and is closed
   std::chrono::milliseconds idle_timeout{30'000};
+  SocketPathMode path_mode = SocketPathMode::kExclusive;
 };
 
 struct AdminSocketCounters {

@@ -2,10 +2,11 @@
 #include "observe/http_endpoints.h"
 
 #include <httplib.h>
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
 
 #include <charconv>
+#include <optional>
+#include <sstream>
 
 #include "observe/metrics.h"
 
@@ -14,6 +15,22 @@ namespace {
 
 // A scrape or a health check waits this long for the loop; longer means the loop is stalled.
 constexpr std::chrono::milliseconds kLoopTimeout{1000};
+
+// Binds `http` to the address (port 0: any free port) and returns the port, or an error naming
+// `what`. cpp-httplib sets SO_REUSEPORT, so a second Holdfast of the same user can bind the same
+// port during a hand-over (the DNS listeners decide whether a second start is allowed).
+Result<int> bind_http(httplib::Server& http, const HttpAddress& where, const std::string& what,
+                      const std::string& address) {
+  if (where.port == 0) {
+    const int port = http.bind_to_any_port(where.host);
+    if (port <= 0) return fail(what + ": cannot listen on " + address);
+    return port;
+  }
+  if (!http.bind_to_port(where.host, where.port)) {
+    return fail(what + ": cannot listen on " + address);
+  }
+  return where.port;
+}
 
 }  // namespace
 
@@ -35,17 +52,20 @@ Result<HttpAddress> parse_http_address(const std::string& text) {
   return out;
 }
 
-// prometheus-cpp calls Collect() on its own threads: take a snapshot on the loop, render it.
-class MetricsExporter::Collector final : public prometheus::Collectable {
+// The exposition: a snapshot taken on the loop, rendered in Prometheus's text format.
+class MetricsExporter::Collector {
  public:
   Collector(LoopBridge& bridge, Fill fill) : bridge_(bridge), fill_(std::move(fill)) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override {
+  // Empty when the loop did not answer in time (the scrape then fails with 503).
+  std::optional<std::string> render() const {
     auto snapshot = std::make_shared<MetricsSnapshot>();
     const Fill& fill = fill_;
     // The lambda owns the snapshot: a stalled loop may run it after this scrape gave up.
-    if (!bridge_.run([snapshot, &fill] { fill(*snapshot); }, kLoopTimeout)) return {};
-    return render_families(*snapshot);
+    if (!bridge_.run([snapshot, &fill] { fill(*snapshot); }, kLoopTimeout)) return std::nullopt;
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, render_families(*snapshot));
+    return std::move(out).str();
   }
 
  private:
@@ -58,22 +78,31 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
   auto parsed = parse_http_address(address);
   if (!parsed) return fail("prometheus: " + parsed.error().message);
   std::unique_ptr<MetricsExporter> exporter(new MetricsExporter());
-  const bool v6 = parsed->host.find(':') != std::string::npos;
-  const std::string bind =
-      (v6 ? "[" + parsed->host + "]" : parsed->host) + ":" + std::to_string(parsed->port);
-  try {
-    exporter->exposer_ = std::make_unique<prometheus::Exposer>(bind, 2);
-  } catch (const std::exception& e) {
-    return fail("prometheus: cannot listen on " + address + ": " + e.what());
-  }
   exporter->collector_ = std::make_shared<Collector>(bridge, std::move(fill));
-  exporter->exposer_->RegisterCollectable(exporter->collector_);
-  const auto ports = exporter->exposer_->GetListeningPorts();
-  exporter->port_ = ports.empty() ? parsed->port : ports.front();
+  exporter->http_ = std::make_unique<httplib::Server>();
+  httplib::Server& http = *exporter->http_;
+  http.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http.Get("/metrics",
+           [collector = exporter->collector_](const httplib::Request&, httplib::Response& res) {
+             if (auto text = collector->render()) {
+               res.set_content(std::move(*text), "text/plain; version=0.0.4; charset=utf-8");
+             } else {
+               res.status = 503;
+               res.set_content("loop stalled", "text/plain");
+             }
+           });
+  auto port = bind_http(http, *parsed, "prometheus", address);
+  if (!port) return fail(port.error().message);
+  exporter->port_ = *port;
+  MetricsExporter* self = exporter.get();
+  exporter->thread_ = std::thread([self] { self->http_->listen_after_bind(); });
   return exporter;
 }
 
-MetricsExporter::~MetricsExporter() = default;  // the exposer stops and joins its threads
+MetricsExporter::~MetricsExporter() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
 
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& address,
                                                           LoopBridge& bridge, Readiness readiness) {
@@ -108,15 +137,9 @@ Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& add
     }
     res.set_content("OK", "text/plain");
   });
-  if (parsed->port == 0) {
-    server->port_ = http.bind_to_any_port(parsed->host);
-    if (server->port_ <= 0) return fail("health: cannot listen on " + address);
-  } else {
-    if (!http.bind_to_port(parsed->host, parsed->port)) {
-      return fail("health: cannot listen on " + address);
-    }
-    server->port_ = parsed->port;
-  }
+  auto port = bind_http(http, *parsed, "health", address);
+  if (!port) return fail(port.error().message);
+  server->port_ = *port;
   server->thread_ = std::thread([self] { self->http_->listen_after_bind(); });
   return server;
 }

@@ -1,5 +1,5 @@
-// The daemon's HTTP side: the Prometheus exposition (prometheus-cpp's pull exposer) at
-// `prometheus ADDR`, and /health and /ready (cpp-httplib) at `health ADDR`. Each runs threads of
+// The daemon's HTTP side (cpp-httplib): the Prometheus exposition (prometheus-cpp's text format)
+// at `prometheus ADDR`, and /health and /ready at `health ADDR`. Each runs threads of
 // its own and reaches the loop only through a LoopBridge.
 #pragma once
 
@@ -13,9 +13,6 @@
 #include "observe/loop_bridge.h"
 #include "observe/metrics_snapshot.h"
 
-namespace prometheus {
-class Exposer;
-}
 namespace httplib {
 class Server;
 }
@@ -42,7 +39,8 @@ class MetricsExporter {
   class Collector;
   MetricsExporter() = default;
   std::shared_ptr<Collector> collector_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
   int port_ = 0;
 };
 

@@ -240,7 +240,8 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
 void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
   FamilyBuilder state(
       out, "holdfast_store_state",
-      "1 for the store's state: open, memory_only (persistence off by necessity), closed.",
+      "1 for the store's state: open, read_only (the directory cannot be written: answers are "
+      "read from the store, none written), memory_only (persistence off by necessity), closed.",
       MetricType::Gauge);
   FamilyBuilder entries(out, "holdfast_store_entries", "Answers in the LMDB store.",
                         MetricType::Gauge);
@@ -264,10 +265,10 @@ void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
       out, "holdfast_store_errors_total",
       "Store errors by kind: corrupt (a value failed validation), full (map full), "
       "moved_aside (the file was moved aside), write (a commit failed), read_only "
-      "(running memory-only).",
+      "(the store cannot be written: read-only or memory-only).",
       MetricType::Counter);
   if (!st.configured) return;
-  for (const char* name : {"open", "memory_only", "closed"}) {
+  for (const char* name : {"open", "read_only", "memory_only", "closed"}) {
     state.gauge({{"state", name}}, st.state == name ? 1 : 0);
   }
   entries.gauge({}, d(st.entries));

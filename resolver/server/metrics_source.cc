@@ -17,6 +17,8 @@ const char* store_state_name(cache::StoreState state) {
   switch (state) {
     case cache::StoreState::kOpen:
       return "open";
+    case cache::StoreState::kReadOnly:
+      return "read_only";
     case cache::StoreState::kMemoryOnly:
       return "memory_only";
     case cache::StoreState::kClosed:
@@ -32,7 +34,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   out.revision = options_.revision;
   out.compiler = std::string("g++ ") + __VERSION__;
   // Requests: one series set per (listening address, zone), "dropped" for queries no zone took.
-  for (const auto& router : routers_) {
+  for (const auto& [key, router] : routers_) {
     for (const Router::ZoneMetrics& slot : router->metrics()) {
       observe::ZoneRequests& z = out.zones.emplace_back();
       z.server = router->server();
@@ -43,7 +45,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {
     std::string server;
-    for (const auto& router : routers_) {
+    for (const auto& [key, router] : routers_) {
       const auto& slots = router->metrics();
       if (std::any_of(slots.begin(), slots.end(),
                       [&](const Router::ZoneMetrics& m) { return m.zone == zone.get(); })) {
@@ -106,7 +108,8 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       return v.load(std::memory_order_relaxed);
     };
     st.state = store_state_name(store_->state());
-    if (store_->state() == cache::StoreState::kOpen) {
+    if (store_->state() == cache::StoreState::kOpen ||
+        store_->state() == cache::StoreState::kReadOnly) {
       st.entries = store_->entry_count();
       st.used_bytes = store_->used_bytes();
     }
@@ -122,7 +125,10 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
     st.full = get(c.map_full);
     st.moved_aside = get(c.moved_aside);
     st.write_errors = get(c.write_errors);
-    st.read_only = store_->state() == cache::StoreState::kMemoryOnly ? 1 : 0;
+    st.read_only = store_->state() == cache::StoreState::kReadOnly ||
+                           store_->state() == cache::StoreState::kMemoryOnly
+                       ? 1
+                       : 0;
   }
   observe::PipelineMetrics& p = out.pipeline;
   p.coalesced = pipeline.coalesced;

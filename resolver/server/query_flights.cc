@@ -118,6 +118,37 @@ void QueryPipeline::on_circuit_closed(upstream::Forwarder& forwarder) noexcept {
   if (earliest >= 0 && refresh_due_.begin()->first == earliest) arm_timer(refresh_timer_, earliest);
 }
 
+std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
+  std::size_t count = 0;
+  for (const auto& [key, flight] : flights_) {
+    if (flight->zone_ == zone) ++count;
+  }
+  return count;
+}
+
+void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) noexcept {
+  for (auto it = refresh_pending_.begin(); it != refresh_pending_.end();) {
+    if (it->second.zone != retired) {
+      ++it;
+    } else if (replacement != nullptr) {
+      it->second.zone = replacement;
+      ++it;
+    } else {
+      it = refresh_pending_.erase(it);  // its refresh_due_ entry finds nothing and is skipped
+    }
+  }
+}
+
+void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
+  std::vector<Flight*> left;
+  for (const auto& [key, flight] : flights_) {
+    if (flight->zone_ == zone) left.push_back(flight.get());
+  }
+  for (Flight* flight : left) {
+    complete(flight, static_cast<int>(upstream::UpstreamStatus::kCancelled), dns::Bytes());
+  }
+}
+
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {
   if (timer.loop == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) return;
   const std::int64_t wait = std::max<std::int64_t>(0, due_ms - clock_.monotonic_ms());

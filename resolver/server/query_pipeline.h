@@ -104,6 +104,16 @@ class QueryPipeline final : public upstream::CircuitListener {
   void on_circuit_closed(upstream::Forwarder& forwarder) noexcept override;
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
+  // A reload retires zones. The flights of a retired zone finish on it (its forwarder stays open
+  // until they do); these let the Server see when, and make sure nothing here keeps a pointer to
+  // a zone after it is freed.
+  std::size_t flights_for(const Zone* zone) const noexcept;
+  // Background refreshes pending for `retired` move to `replacement` (the zone of the same
+  // identity in the new configuration), or are dropped when it is null.
+  void retarget_refreshes(const Zone* retired, Zone* replacement) noexcept;
+  // After the zone's forwarder is closed: any flight still on `zone` completes as cancelled
+  // (its clients get stale data or SERVFAIL), so none is left pointing at it.
+  void abandon_flights(const Zone* zone) noexcept;
   void set_stale_mode(StaleMode mode) noexcept { stale_mode_ = mode; }
   StaleMode stale_mode() const noexcept { return stale_mode_; }
   const PipelineCounters& counters() const noexcept { return counters_; }

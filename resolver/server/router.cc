@@ -8,11 +8,11 @@
 namespace holdfast::server {
 
 Router::Router(std::string server) : server_(std::move(server)) {
-  metrics_.push_back(ZoneMetrics{nullptr, std::make_unique<observe::RequestMetrics>()});
+  metrics_.push_back(ZoneMetrics{nullptr, std::make_shared<observe::RequestMetrics>()});
 }
 
 void Router::add(Zone* zone) {
-  metrics_.push_back(ZoneMetrics{zone, std::make_unique<observe::RequestMetrics>()});
+  metrics_.push_back(ZoneMetrics{zone, std::make_shared<observe::RequestMetrics>()});
   for (const std::string& name : zone->block->zones) {
     std::string wire;
     dns::text_to_wire(name, wire);
@@ -30,6 +30,20 @@ Zone* Router::route(dns::Bytes lower_name) const noexcept {
     if (dns::is_subdomain(lower_name, zone)) return entry.zone;
   }
   return nullptr;
+}
+
+void Router::carry_metrics_from(const Router& previous) {
+  for (ZoneMetrics& slot : metrics_) {
+    for (const ZoneMetrics& old : previous.metrics_) {
+      const bool same = slot.zone == nullptr
+                            ? old.zone == nullptr
+                            : old.zone != nullptr && old.zone->name == slot.zone->name;
+      if (same) {
+        slot.metrics = old.metrics;
+        break;
+      }
+    }
+  }
 }
 
 observe::RequestMetrics& Router::metrics_for(const Zone* zone) const noexcept {

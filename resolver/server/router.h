@@ -27,8 +27,11 @@ struct StalePolicy {
 // What one server block needs at query time. Owned by the Server; shared by its listeners.
 struct Zone {
   const config::ServerBlock* block = nullptr;
-  std::unique_ptr<cache::MemoryCache> cache;  // null when the block has no `cache`
-  cache::PersistentStore* store = nullptr;    // shared by every block; null when memory-only
+  // Null when the block has no `cache`. Shared with the zone of the same identity in the previous
+  // and next configuration: a reload keeps the entries, and flights of the old zone still in the
+  // air fill the cache the new zone reads.
+  std::shared_ptr<cache::MemoryCache> cache;
+  cache::PersistentStore* store = nullptr;  // shared by every block; null when memory-only
   cache::TtlPolicy ttl_policy;
   StalePolicy stale;
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
@@ -54,10 +57,14 @@ class Router {
 
   // The request counters of a zone on this address; `zone` null = queries no zone took.
   observe::RequestMetrics& metrics_for(const Zone* zone) const noexcept;
+  // A reload: the router of the same address in the previous configuration hands over the
+  // counters of every zone with the same name (and of dropped queries), so the series go on.
+  void carry_metrics_from(const Router& previous);
 
   struct ZoneMetrics {
     const Zone* zone;  // null: the "dropped" slot
-    std::unique_ptr<observe::RequestMetrics> metrics;
+    // Shared with the router of the previous configuration while its queries finish.
+    std::shared_ptr<observe::RequestMetrics> metrics;
   };
   const std::vector<ZoneMetrics>& metrics() const noexcept { return metrics_; }
   const std::string& server() const noexcept { return server_; }

@@ -2,11 +2,14 @@
 #include "server/server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+
 #include <map>
 #include <random>
 #include <set>
+#include "base/uv_util.h"
 
 namespace holdfast::server {
 namespace {
@@ -34,21 +37,25 @@ const char* policy_name(config::ForwardPolicy policy) {
 
 }  // namespace
 
-Server::Server(uv_loop_t* loop, const config::Config& config, const Clock& clock,
+Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, const Clock& clock,
                ServerOptions options)
     : loop_(loop),
-      config_(config),
+      config_(std::move(config)),
       clock_(clock),
       options_(options),
+      seed_(options.seed != 0 ? options.seed : std::random_device{}()),
       pipeline_(loop, clock, PipelineOptions{options.max_udp_payload}) {}
 
 Server::~Server() {
+  for (std::thread& reaper : http_reapers_) {
+    if (reaper.joinable()) reaper.join();
+  }
   if (store_) store_->close();
 }
 
 void Server::open_store() {
-  const config::PersistConfig& persist = config_.persist;
-  const bool any_cache = std::any_of(config_.blocks.begin(), config_.blocks.end(),
+  const config::PersistConfig& persist = config_->persist;
+  const bool any_cache = std::any_of(config_->blocks.begin(), config_->blocks.end(),
                                      [](const config::ServerBlock& b) { return b.cache.enabled; });
   if (!persist.enabled || !any_cache) {
     spdlog::info("persist: off, the cache lives in memory only");
@@ -60,7 +67,7 @@ void Server::open_store() {
   options.flush_interval = persist.flush;
   options.sync_interval = persist.sync;
   std::uint32_t max_stale = 0;
-  for (const config::ServerBlock& block : config_.blocks) {
+  for (const config::ServerBlock& block : config_->blocks) {
     if (block.cache.serve_stale.enabled) {
       max_stale = std::max(max_stale,
                            static_cast<std::uint32_t>(block.cache.serve_stale.max_stale.count()));
@@ -70,56 +77,160 @@ void Server::open_store() {
   store_ = cache::PersistentStore::open(options, clock_);
 }
 
-Result<void> Server::start() {
-  std::uint64_t seed = options_.seed != 0 ? options_.seed : std::random_device{}();
-  open_store();
-  // Blocks grouped by the (address, port) they listen on: each listener routes among its blocks.
-  std::map<std::pair<std::string, std::uint16_t>, std::vector<Zone*>> by_address;
-  for (const config::ServerBlock& block : config_.blocks) {
-    auto zone = std::make_unique<Zone>();
-    zone->block = &block;
-    zone->name = join(block.zones, " ") + ":" + std::to_string(block.port);
-    if (block.cache.enabled) {
-      cache::MemoryCacheOptions cache_options;
-      cache_options.success_capacity =
-          block.cache.disable_success ? 0 : block.cache.success_capacity;
-      cache_options.denial_capacity = block.cache.disable_denial ? 0 : block.cache.denial_capacity;
-      cache_options.keep_ttl = block.cache.keepttl;
-      const config::ServeStaleConfig& stale = block.cache.serve_stale;
-      cache_options.max_stale_seconds =
-          stale.enabled ? static_cast<std::uint32_t>(stale.max_stale.count()) : 0;
-      cache_options.prefetch = block.cache.prefetch.enabled;
-      cache_options.prefetch_amount = static_cast<std::uint32_t>(block.cache.prefetch.amount);
-      cache_options.prefetch_window_seconds =
-          static_cast<std::uint32_t>(block.cache.prefetch.duration.count());
-      cache_options.prefetch_percent = static_cast<std::uint32_t>(block.cache.prefetch.percent);
-      zone->cache = std::make_unique<cache::MemoryCache>(cache_options, clock_);
-      zone->stale.enabled = stale.enabled;
-      zone->stale.verify = stale.refresh_mode == config::StaleRefreshMode::kVerify;
-      zone->stale.stale_ttl_seconds = static_cast<std::uint32_t>(stale.stale_ttl.count());
-      zone->stale.client_timeout_ms = stale.client_timeout.count();
-      zone->stale.recheck_ms = stale.recheck.count();
-      if (store_ && store_->state() == cache::StoreState::kOpen) zone->store = store_.get();
-      zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
-                                          block.cache.denial_min_ttl, block.cache.denial_max_ttl,
-                                          block.cache.servfail_ttl};
+Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block,
+                                                const Zone* previous) {
+  auto zone = std::make_unique<Zone>();
+  zone->block = &block;
+  zone->name = zone_identity(block);
+  if (block.cache.enabled) {
+    const config::ServeStaleConfig& stale = block.cache.serve_stale;
+    // The same zone before the reload: its cache goes on (new settings apply once the reload
+    // commits, see reload()).
+    zone->cache = previous != nullptr && previous->cache
+                      ? previous->cache
+                      : std::make_shared<cache::MemoryCache>(cache_options(block), clock_);
+    zone->stale.enabled = stale.enabled;
+    zone->stale.verify = stale.refresh_mode == config::StaleRefreshMode::kVerify;
+    zone->stale.stale_ttl_seconds = static_cast<std::uint32_t>(stale.stale_ttl.count());
+    zone->stale.client_timeout_ms = stale.client_timeout.count();
+    zone->stale.recheck_ms = stale.recheck.count();
+    if (store_ && store_readable()) zone->store = store_.get();
+    zone->ttl_policy = cache::TtlPolicy{block.cache.success_min_ttl, block.cache.success_max_ttl,
+                                        block.cache.denial_min_ttl, block.cache.denial_max_ttl,
+                                        block.cache.servfail_ttl};
+  }
+  if (previous != nullptr) {
+    zone->served_stale = previous->served_stale;
+    zone->prefetches = previous->prefetches;
+  }
+  if (block.forward) {
+    upstream::ForwarderOptions forwarder_options;
+    forwarder_options.forward = *block.forward;
+    const config::UpstreamLimits& limits = block.upstream_limits;
+    forwarder_options.limits =
+        upstream::LimitOptions{limits.max_inflight, limits.qps, limits.burst};
+    forwarder_options.queue = static_cast<std::size_t>(limits.queue);
+    forwarder_options.queue_wait = limits.queue_wait;
+    forwarder_options.probe_interval = limits.probe_interval;
+    forwarder_options.probes = limits.probes;
+    forwarder_options.name = zone->name;
+    zone->forwarder =
+        std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed_++);
+    zone->forwarder->set_listener(&pipeline_);
+    if (auto ok = zone->forwarder->start(); !ok) {
+      // Channels that did start own libuv handles: freed once their close callbacks ran.
+      Generation failed;
+      const std::string message = zone->name + ": " + ok.error().message;
+      failed.zones.push_back(std::move(zone));
+      retire(std::move(failed), 0);
+      return fail(message);
     }
+  }
+  return zone;
+}
+
+Result<Server::Generation> Server::build(std::shared_ptr<const config::Config> config,
+                                         const ReloadPlan* plan) {
+  Generation out;
+  out.config = std::move(config);
+  for (std::size_t i = 0; i < out.config->blocks.size(); ++i) {
+    const config::ServerBlock& block = out.config->blocks[i];
+    const Zone* previous = nullptr;
+    if (plan != nullptr && plan->kept_from[i]) previous = zones_[*plan->kept_from[i]].get();
+    auto zone = make_zone(block, previous);
+    if (!zone) {
+      retire(std::move(out), 0);  // forwarders already started close on the next tick
+      return tl::unexpected(zone.error());
+    }
+    out.zones.push_back(std::move(*zone));
+  }
+  for (const auto& [key, blocks] : listeners_of(*out.config)) {
+    auto router = std::make_unique<Router>("dns://" + format_listener(key));
+    for (std::size_t index : blocks) router->add(out.zones[index].get());
+    out.routers.emplace(key, std::move(router));
+  }
+  return out;
+}
+
+Result<Server::Listeners> Server::bind_listener(const ListenerKey& key, const Router& router,
+                                                ListenMode mode) {
+  Listeners out;
+  out.udp = std::make_unique<UdpListener>(loop_, pipeline_, router);
+  out.tcp = std::make_unique<TcpListener>(loop_, pipeline_, router, options_.tcp);
+  auto ok = out.udp->bind(key.first, key.second, mode);
+  if (ok) ok = out.tcp->bind(key.first, key.second, mode);
+  if (!ok) {
+    // The handles may be open: close them and keep the objects until the close callbacks ran.
+    out.udp->close();
+    out.tcp->close();
+    Generation failed;
+    failed.listeners.emplace(key, std::move(out));
+    retire(std::move(failed), 0);
+    return tl::unexpected(ok.error());
+  }
+  return out;
+}
+
+void Server::retire(Generation generation, std::int64_t deadline_ms) {
+  retired_.push_back(Retired{std::move(generation), deadline_ms, false});
+  if (retire_timer_.loop != nullptr &&
+      !uv_is_active(reinterpret_cast<uv_handle_t*>(&retire_timer_))) {
+    uv_timer_start(
+        &retire_timer_,
+        [](uv_timer_t* t) noexcept { static_cast<Server*>(t->data)->on_retire_timer(); }, 20, 20);
+  }
+}
+
+void Server::close_generation(Generation& generation) noexcept {
+  for (auto& zone : generation.zones) {
+    // Pending flights complete with kCancelled; whatever is left is abandoned the same way, so
+    // no flight points at the zone once it is freed.
+    if (zone->forwarder) zone->forwarder->close();
+    pipeline_.abandon_flights(zone.get());
+    pipeline_.retarget_refreshes(zone.get(), nullptr);
+  }
+  for (auto& [key, listeners] : generation.listeners) {
+    listeners.udp->close();
+    listeners.tcp->close();
+  }
+}
+
+void Server::on_retire_timer() noexcept {
+  // Oldest first, one at a time: a flight of an older configuration may hold clients that
+  // arrived through a newer one's router or listener, so no configuration is freed before every
+  // older one is.
+  const std::int64_t now = clock_.monotonic_ms();
+  while (!retired_.empty()) {
+    Retired& oldest = retired_.front();
+    if (oldest.closed) {
+      retired_.erase(retired_.begin());  // its close callbacks ran in an earlier loop iteration
+      continue;
+    }
+    std::size_t flights = 0;
+    for (const auto& zone : oldest.generation.zones) flights += pipeline_.flights_for(zone.get());
+    if (flights > 0 && now < oldest.deadline_ms) break;
+    if (flights > 0) {
+      spdlog::warn(
+          "reload: {} queries still in flight on the old configuration after {} ms; cancelled",
+          flights, options_.drain_timeout.count());
+    }
+    close_generation(oldest.generation);
+    oldest.closed = true;  // freed on a later tick, after libuv's close callbacks
+    break;
+  }
+  if (retired_.empty()) uv_timer_stop(&retire_timer_);
+}
+
+Result<void> Server::start() {
+  open_store();
+  uv_timer_init(loop_, &retire_timer_);
+  retire_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&retire_timer_));
+  auto built = build(config_, nullptr);
+  if (!built) return tl::unexpected(built.error());
+  for (auto& zone : built->zones) {
+    const config::ServerBlock& block = *zone->block;
     if (block.forward) {
-      upstream::ForwarderOptions forwarder_options;
-      forwarder_options.forward = *block.forward;
-      const config::UpstreamLimits& limits = block.upstream_limits;
-      forwarder_options.limits =
-          upstream::LimitOptions{limits.max_inflight, limits.qps, limits.burst};
-      forwarder_options.queue = static_cast<std::size_t>(limits.queue);
-      forwarder_options.queue_wait = limits.queue_wait;
-      forwarder_options.probe_interval = limits.probe_interval;
-      forwarder_options.probes = limits.probes;
-      forwarder_options.name = zone->name;
-      zone->forwarder =
-          std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed++);
-      zone->forwarder->set_listener(&pipeline_);
-      if (auto ok = zone->forwarder->start(); !ok)
-        return fail(zone->name + ": " + ok.error().message);
       spdlog::info("[{}] forward {} to {} (policy {}{})", zone->name, block.forward->from,
                    join(zone->forwarder->server_names(), ", "), policy_name(block.forward->policy),
                    block.forward->force_tcp ? ", force_tcp" : "");
@@ -128,67 +239,171 @@ Result<void> Server::start() {
       spdlog::info("[{}] {}: accepted, not active yet ({}:{})", zone->name, inactive.name,
                    inactive.where.file, inactive.where.line);
     }
-    std::vector<std::string> addresses = block.bind;
-    if (addresses.empty()) addresses = {"0.0.0.0", "::"};
-    for (const std::string& address : addresses) {
-      by_address[{address, block.port}].push_back(zone.get());
-    }
-    zones_.push_back(std::move(zone));
   }
-  for (const auto& [where, zones] : by_address) {
-    const bool v6 = where.first.find(':') != std::string::npos;
-    auto router = std::make_unique<Router>("dns://" + (v6 ? "[" + where.first + "]" : where.first) +
-                                           ":" + std::to_string(where.second));
+  zones_ = std::move(built->zones);
+  routers_ = std::move(built->routers);
+  for (const auto& [key, router] : routers_) {
+    auto listeners = bind_listener(key, *router, options_.listen_mode);
+    if (!listeners) return tl::unexpected(listeners.error());
     std::vector<std::string> names;
-    for (Zone* zone : zones) {
-      router->add(zone);
-      names.push_back(join(zone->block->zones, " "));
+    for (const auto& slot : router->metrics()) {
+      if (slot.zone != nullptr) names.push_back(join(slot.zone->block->zones, " "));
     }
-    auto udp = std::make_unique<UdpListener>(loop_, pipeline_, *router);
-    if (auto ok = udp->bind(where.first, where.second); !ok) return ok;
-    auto tcp = std::make_unique<TcpListener>(loop_, pipeline_, *router, options_.tcp);
-    if (auto ok = tcp->bind(where.first, where.second); !ok) return ok;
-    spdlog::info("listening on {} and {} for {}", udp->name(), tcp->name(), join(names, ", "));
-    udp_.push_back(std::move(udp));
-    tcp_.push_back(std::move(tcp));
-    routers_.push_back(std::move(router));
+    spdlog::info("listening on {} and {} for {}", listeners->udp->name(), listeners->tcp->name(),
+                 join(names, ", "));
+    listeners_.emplace(key, std::move(*listeners));
   }
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
   listening_ = true;
-  return start_observability();
+  if (auto ok = start_observability(); !ok) return ok;
+  steer_joined(1, "new queries now come to this instance on");
+  return {};
+}
+
+void Server::steer_joined(std::uint32_t index, const char* what) noexcept {
+  std::vector<std::string> names;
+  auto steer = [&](auto& listener) {
+    if (!listener.joined()) return;
+    if (listener.steer(index)) {
+      names.push_back(listener.name());
+    } else {
+      spdlog::warn("{}: the kernel refused to steer the address's traffic", listener.name());
+    }
+  };
+  for (auto& [key, listeners] : listeners_) {
+    steer(*listeners.udp);
+    steer(*listeners.tcp);
+  }
+  if (!names.empty()) spdlog::info("hand-over: {} {}", what, join(names, ", "));
+}
+
+Result<ReloadPlan> Server::reload(std::shared_ptr<const config::Config> config) {
+  const std::uint64_t started_ns = uv_hrtime();
+  if (!listening_ || shutting_down_) return fail("reload: the server is not running");
+  ReloadPlan plan = plan_reload(*config_, *config);
+  auto built = build(config, &plan);
+  if (!built) return fail("reload: " + built.error().message);
+  // New addresses first: if one cannot be bound, nothing has changed yet.
+  std::map<ListenerKey, Listeners> added;
+  for (const ListenerKey& key : plan.listeners_added) {
+    auto listeners = bind_listener(key, *built->routers.at(key), ListenMode::kExclusive);
+    if (!listeners) {
+      Generation undo = std::move(*built);
+      undo.listeners = std::move(added);
+      for (auto& [k, l] : undo.listeners) {
+        l.udp->stop();
+        l.tcp->stop();
+      }
+      retire(std::move(undo), 0);
+      return fail("reload: " + listeners.error().message);
+    }
+    added.emplace(key, std::move(*listeners));
+  }
+
+  // Commit. Kept zones take the new cache settings; their pending refreshes move over.
+  for (std::size_t i = 0; i < built->zones.size(); ++i) {
+    Zone& zone = *built->zones[i];
+    if (!plan.kept_from[i]) continue;
+    Zone& previous = *zones_[*plan.kept_from[i]];
+    if (zone.cache) {
+      const cache::MemoryCacheOptions wanted = cache_options(*zone.block);
+      if (!same_cache_options(zone.cache->options(), wanted)) {
+        zone.cache->reconfigure(wanted);
+        spdlog::info("[{}] cache settings changed: entries kept, new capacities {} / {}", zone.name,
+                     wanted.success_capacity, wanted.denial_capacity);
+      }
+    }
+    pipeline_.retarget_refreshes(&previous, &zone);
+  }
+  Generation old;
+  old.config = config_;
+  old.zones = std::move(zones_);
+  for (auto& [key, router] : built->routers) {
+    auto previous = routers_.find(key);
+    if (previous != routers_.end()) router->carry_metrics_from(*previous->second);
+  }
+  old.routers = std::move(routers_);
+  for (const ListenerKey& key : plan.listeners_kept) {
+    Listeners& listeners = listeners_.at(key);
+    listeners.udp->set_router(built->routers.at(key).get());
+    listeners.tcp->set_router(built->routers.at(key).get());
+  }
+  for (const ListenerKey& key : plan.listeners_removed) {
+    auto found = listeners_.find(key);
+    found->second.udp->stop();
+    found->second.tcp->stop();
+    old.listeners.emplace(key, std::move(found->second));
+    listeners_.erase(found);
+  }
+  for (auto& [key, listeners] : added) {
+    spdlog::info("listening on {} and {}", listeners.udp->name(), listeners.tcp->name());
+    listeners_.emplace(key, std::move(listeners));
+  }
+  for (const auto& zone : old.zones) {
+    // Removed zones: their pending refreshes have nowhere to go.
+    pipeline_.retarget_refreshes(zone.get(), nullptr);
+  }
+  zones_ = std::move(built->zones);
+  routers_ = std::move(built->routers);
+  config_ = std::move(config);
+  retire(std::move(old), clock_.monotonic_ms() + options_.drain_timeout.count());
+
+  for (const std::string& line : plan.needs_restart)
+    spdlog::warn("reload: {}; needs a restart", line);
+  if (plan.metrics_changed || plan.health_changed) update_http();
+  for (auto& zone : zones_) {
+    if (zone->forwarder) {
+      spdlog::info("[{}] forward {} to {}", zone->name, zone->block->forward->from,
+                   join(zone->forwarder->server_names(), ", "));
+    }
+  }
+  const auto took = std::chrono::microseconds((uv_hrtime() - started_ns) / 1000);
+  spdlog::info("{}", describe(plan, took));
+  return plan;
+}
+
+void Server::update_http() {
+  const std::vector<std::string> metrics = metrics_addresses(*config_);
+  const std::vector<std::string> health = health_addresses(*config_);
+  std::vector<std::unique_ptr<observe::MetricsExporter>> old_metrics;
+  std::vector<std::unique_ptr<observe::HealthServer>> old_health;
+  for (auto it = exporters_.begin(); it != exporters_.end();) {
+    if (std::find(metrics.begin(), metrics.end(), it->first) != metrics.end()) {
+      ++it;
+      continue;
+    }
+    spdlog::info("reload: metrics on {} stop", it->first);
+    old_metrics.push_back(std::move(it->second));
+    it = exporters_.erase(it);
+  }
+  for (auto it = health_.begin(); it != health_.end();) {
+    if (std::find(health.begin(), health.end(), it->first) != health.end()) {
+      ++it;
+      continue;
+    }
+    spdlog::info("reload: health on {} stops", it->first);
+    old_health.push_back(std::move(it->second));
+    it = health_.erase(it);
+  }
+  if (!old_metrics.empty() || !old_health.empty()) {
+    // A scrape in progress may still wait for this loop through the bridge: it is answered as the
+    // loop turns, and the thread finishes.
+    http_reapers_.emplace_back(
+        [metrics = std::move(old_metrics), health = std::move(old_health)]() mutable {
+          metrics.clear();
+          health.clear();
+        });
+  }
+  if (auto ok = start_http(); !ok) {
+    spdlog::error("reload: {} (the other HTTP endpoints keep running)", ok.error().message);
+  }
 }
 
 Result<void> Server::start_observability() {
   bridge_ = std::make_unique<observe::LoopBridge>(loop_);
-  std::vector<std::string> metrics_addresses;
-  std::vector<std::string> health_addresses;
-  for (const config::ServerBlock& block : config_.blocks) {
-    // Process-wide, as in CoreDNS: each address once, however many blocks name it.
-    if (block.prometheus && std::find(metrics_addresses.begin(), metrics_addresses.end(),
-                                      *block.prometheus) == metrics_addresses.end()) {
-      metrics_addresses.push_back(*block.prometheus);
-    }
-    if (block.health && std::find(health_addresses.begin(), health_addresses.end(),
-                                  *block.health) == health_addresses.end()) {
-      health_addresses.push_back(*block.health);
-      lameduck_ = std::max(lameduck_, block.health_lameduck);
-    }
-  }
-  for (const std::string& address : metrics_addresses) {
-    auto exporter = observe::MetricsExporter::start(
-        address, *bridge_, [this](observe::MetricsSnapshot& out) { fill_snapshot(out); });
-    if (!exporter) return fail(exporter.error().message);
-    spdlog::info("metrics on http://{}/metrics (port {})", address, (*exporter)->port());
-    exporters_.push_back(std::move(*exporter));
-  }
-  for (const std::string& address : health_addresses) {
-    auto health = observe::HealthServer::start(address, *bridge_, [this] { return readiness(); });
-    if (!health) return fail(health.error().message);
-    spdlog::info("health on http://{}/health and /ready (port {})", address, (*health)->port());
-    health_.push_back(std::move(*health));
-  }
+  if (auto ok = start_http(); !ok) return ok;
   uv_timer_init(loop_, &lameduck_timer_);
   lameduck_timer_.data = this;
   uv_timer_init(loop_, &store_retry_timer_);
@@ -202,13 +417,45 @@ Result<void> Server::start_observability() {
   return {};
 }
 
+Result<void> Server::start_http() {
+  lameduck_ = std::chrono::milliseconds(0);
+  for (const config::ServerBlock& block : config_->blocks) {
+    if (block.health) lameduck_ = std::max(lameduck_, block.health_lameduck);
+  }
+  // Process-wide, as in CoreDNS: each address once, however many blocks name it.
+  for (const std::string& address : metrics_addresses(*config_)) {
+    if (exporters_.count(address) > 0) continue;
+    auto exporter = observe::MetricsExporter::start(
+        address, *bridge_, [this](observe::MetricsSnapshot& out) { fill_snapshot(out); });
+    if (!exporter) return fail(exporter.error().message);
+    spdlog::info("metrics on http://{}/metrics (port {})", address, (*exporter)->port());
+    exporters_.emplace(address, std::move(*exporter));
+  }
+  for (const std::string& address : health_addresses(*config_)) {
+    if (health_.count(address) > 0) continue;
+    auto health = observe::HealthServer::start(address, *bridge_, [this] { return readiness(); });
+    if (!health) return fail(health.error().message);
+    spdlog::info("health on http://{}/health and /ready (port {})", address, (*health)->port());
+    health_.emplace(address, std::move(*health));
+  }
+  return {};
+}
+
 std::string Server::readiness() const {
   if (!listening_) return "listeners not bound";
   if (shutting_down_) return "shutting down";
+  if (store_ && store_->state() == cache::StoreState::kReadOnly) {
+    return "store " + config_->persist.dir + " is " + store_->problem() + ": answers are not kept";
+  }
   if (store_ && store_->state() != cache::StoreState::kOpen) {
-    return "store " + config_.persist.dir + " cannot be used: " + store_->problem();
+    return "store " + config_->persist.dir + " cannot be used: " + store_->problem();
   }
   return {};
+}
+
+bool Server::store_readable() const noexcept {
+  const cache::StoreState state = store_->state();
+  return state == cache::StoreState::kOpen || state == cache::StoreState::kReadOnly;
 }
 
 void Server::retry_store() noexcept {
@@ -217,6 +464,22 @@ void Server::retry_store() noexcept {
     return;
   }
   try {
+    if (store_->state() == cache::StoreState::kReadOnly) {
+      // One environment per file per process: close the reading one before opening for writes.
+      if (::access(config_->persist.dir.c_str(), W_OK) != 0) return;
+      for (auto& zone : zones_) zone->store = nullptr;
+      store_->close();
+      open_store();
+      for (auto& zone : zones_) {
+        if (zone->cache && store_ && store_readable()) zone->store = store_.get();
+      }
+      if (store_ && store_->state() == cache::StoreState::kOpen) {
+        spdlog::info("persist {}: the directory is writable again; persistence is back",
+                     config_->persist.dir);
+        uv_timer_stop(&store_retry_timer_);
+      }
+      return;
+    }
     std::unique_ptr<cache::PersistentStore> old = std::move(store_);
     open_store();
     if (!store_ || store_->state() != cache::StoreState::kOpen) {
@@ -229,7 +492,7 @@ void Server::retry_store() noexcept {
     }
     old->close();
     spdlog::info("persist {}: the store opened after all; persistence is back",
-                 config_.persist.dir);
+                 config_->persist.dir);
     uv_timer_stop(&store_retry_timer_);
   } catch (...) {
   }
@@ -241,7 +504,7 @@ void Server::shutdown() noexcept {
   if (lameduck_.count() > 0 && lameduck_timer_.loop != nullptr) {
     // CoreDNS's lameduck: keep answering (and /health OK) while /ready fails, so whatever routes
     // by readiness drains first; then stop as usual.
-    for (auto& health : health_) health->set_lameduck();
+    for (auto& [address, health] : health_) health->set_lameduck();
     spdlog::info("lameduck: still answering for {} ms before shutting down", lameduck_.count());
     uv_timer_start(
         &lameduck_timer_,
@@ -253,8 +516,18 @@ void Server::shutdown() noexcept {
 }
 
 void Server::begin_shutdown() noexcept {
-  for (auto& udp : udp_) udp->stop();
-  for (auto& tcp : tcp_) tcp->stop();
+  // Stopped during a hand-over we started (a rollback): the older instance gets the traffic back.
+  steer_joined(0, "new queries go back to the older instance on");
+  for (auto& [key, listeners] : listeners_) {
+    listeners.udp->stop();
+    listeners.tcp->stop();
+  }
+  for (Retired& retired : retired_) {
+    for (auto& [key, listeners] : retired.generation.listeners) {
+      listeners.udp->stop();
+      listeners.tcp->stop();
+    }
+  }
   spdlog::info("shutting down: {} queries in flight", pipeline_.flights_in_air());
   drain_deadline_ms_ = clock_.monotonic_ms() + options_.drain_timeout.count();
   if (drain_timer_.loop == nullptr) {
@@ -277,20 +550,32 @@ void Server::begin_shutdown() noexcept {
 
 void Server::close_all() noexcept {
   if (bridge_) bridge_->close();  // a scrape or health check waiting on the loop gives up now
-  for (auto& health : health_) health->stop();
+  for (auto& [address, health] : health_) health->stop();
   exporters_.clear();  // joins the exposer's threads: no scrape reaches the loop after this
+  for (std::thread& reaper : http_reapers_) reaper.join();
+  http_reapers_.clear();
   for (uv_timer_t* timer : {&lameduck_timer_, &store_retry_timer_}) {
     auto* handle = reinterpret_cast<uv_handle_t*>(timer);
     if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
+  }
+  close_member(reinterpret_cast<uv_handle_t*>(&retire_timer_));  // retired_ is freed with us
+  for (Retired& retired : retired_) {
+    if (!retired.closed) close_generation(retired.generation);
+    retired.closed = true;
   }
   for (auto& zone : zones_) {
     if (zone->forwarder) zone->forwarder->close();  // pending flights complete with kCancelled
   }
   pipeline_.close();
   for (auto& zone : zones_) zone->store = nullptr;
+  for (Retired& retired : retired_) {
+    for (auto& zone : retired.generation.zones) zone->store = nullptr;
+  }
   if (store_) store_->close();  // writes what is queued, syncs
-  for (auto& udp : udp_) udp->close();
-  for (auto& tcp : tcp_) tcp->close();
+  for (auto& [key, listeners] : listeners_) {
+    listeners.udp->close();
+    listeners.tcp->close();
+  }
   if (drain_timer_.loop != nullptr &&
       !uv_is_closing(reinterpret_cast<uv_handle_t*>(&drain_timer_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);

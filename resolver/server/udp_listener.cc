@@ -1,5 +1,8 @@
-// UDP listener.
+// UDP listener: batched receive and send on a socket of its own.
 #include "server/udp_listener.h"
+
+#include <netinet/in.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -11,94 +14,319 @@ namespace {
 // Room for a burst of a few thousand queries while the loop is busy (a node's pods restarting
 // at once); the kernel caps it at net.core.rmem_max.
 constexpr int kSocketBufferBytes = 4 << 20;
+// Batches read per wake-up before the loop gets to run its other handles.
+constexpr int kBatchesPerWake = 8;
+// Big enough for one IP_PKTINFO or IPV6_PKTINFO control message.
+constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(in6_pktinfo));
+
+socklen_t peer_length(const sockaddr_storage& peer) {
+  return peer.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+// The destination address of a received datagram, from its IP_PKTINFO / IPV6_PKTINFO.
+LocalAddress local_address(msghdr& header) noexcept {
+  LocalAddress local;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+      local.family = AF_INET;
+      local.ifindex = static_cast<std::uint32_t>(info.ipi_ifindex);
+      std::memcpy(&local.address, &info.ipi_addr, sizeof(info.ipi_addr));
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+      local.family = AF_INET6;
+      local.ifindex = info.ipi6_ifindex;
+      local.address = info.ipi6_addr;
+    }
+  }
+  return local;
+}
+
+// Fills `control` with the message that makes a reply leave from `local`; returns its length
+// (0 when there is nothing to say).
+std::size_t write_source(const LocalAddress& local, std::uint8_t* control) noexcept {
+  if (local.family == 0) return 0;
+  msghdr header{};
+  header.msg_control = control;
+  header.msg_controllen = kControlBytes;
+  cmsghdr* c = CMSG_FIRSTHDR(&header);
+  if (local.family == AF_INET) {
+    in_pktinfo info{};
+    std::memcpy(&info.ipi_spec_dst, &local.address, sizeof(info.ipi_spec_dst));
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(info));
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+    return CMSG_SPACE(sizeof(info));
+  }
+  in6_pktinfo info{};
+  info.ipi6_addr = local.address;
+  info.ipi6_ifindex = local.ifindex;  // link-local sources need their interface
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(info));
+  std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+  return CMSG_SPACE(sizeof(info));
+}
+
+bool is_wildcard(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(addr).sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
+  return IN6_IS_ADDR_UNSPECIFIED(&a);
+}
 
 }  // namespace
 
-UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
-    : loop_(loop), pipeline_(pipeline), router_(router), buffer_(65536) {}
+// Allocated once per listener: nothing on the query path allocates.
+struct UdpListener::Buffers {
+  std::array<std::array<std::uint8_t, kSlotBytes>, kBatch> slots;
+  std::array<std::array<std::uint8_t, kControlBytes>, kBatch> controls;
+  std::array<sockaddr_storage, kBatch> peers;
+  std::array<iovec, kBatch> iovecs;
+  std::array<mmsghdr, kBatch> messages;
+  // The replies of the current batch, sent with one sendmmsg.
+  std::array<Outgoing, kBatch> replies;
+  std::array<std::array<std::uint8_t, kControlBytes>, kBatch> reply_controls;
+  std::array<iovec, kBatch> reply_iovecs;
+  std::array<mmsghdr, kBatch> reply_messages;
+  std::size_t reply_count = 0;
+  // Replies waiting for the socket to drain: a ring.
+  std::array<Outgoing, kBacklog> backlog;
+  std::size_t backlog_head = 0;
+  std::size_t backlog_size = 0;
+};
 
-Result<void> UdpListener::bind(const std::string& host, std::uint16_t port) {
+UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
+    : loop_(loop), pipeline_(pipeline), router_(&router), buffers_(std::make_unique<Buffers>()) {}
+
+UdpListener::~UdpListener() {
+  if (fd_ >= 0 && poll_.loop == nullptr) ::close(fd_);
+}
+
+Result<void> UdpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};
   if (auto ok = make_address(host, port, addr); !ok) return ok;
   name_ = "udp " + format_address(reinterpret_cast<const sockaddr*>(&addr));
-  uv_udp_init(loop_, &handle_);
-  handle_.data = this;
-  const unsigned flags = addr.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
-  int rc =
-      uv_udp_bind(&handle_, reinterpret_cast<const sockaddr*>(&addr), flags | UV_UDP_REUSEADDR);
-  if (rc != 0) return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
-  grow_socket_buffers(reinterpret_cast<uv_handle_t*>(&handle_), kSocketBufferBytes);
-  rc = uv_udp_recv_start(
-      &handle_,
-      [](uv_handle_t* h, std::size_t, uv_buf_t* buf) noexcept {
-        auto* self = static_cast<UdpListener*>(h->data);
-        *buf = uv_buf_init(self->buffer_.data(), static_cast<unsigned>(self->buffer_.size()));
-      },
-      [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-         unsigned flags) noexcept {
-        static_cast<UdpListener*>(h->data)->on_receive(nread, buf, addr, flags);
-      });
-  if (rc != 0) return fail("cannot receive on " + name_ + ": " + uv_strerror(rc));
+  auto socket = open_listen_socket(SocketKind::kUdp, addr, mode);
+  if (!socket) return fail(socket.error().message);
+  fd_ = socket->fd;
+  joined_ = socket->joined;
+  wildcard_ = is_wildcard(addr);
+  if (wildcard_) {
+    const int one = 1;
+    const bool v6 = addr.ss_family == AF_INET6;
+    if (::setsockopt(fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one,
+                     sizeof(one)) != 0) {
+      return fail("cannot listen on " + name_ + ": no packet info: " + std::strerror(errno));
+    }
+  }
+  for (int option : {SO_RCVBUF, SO_SNDBUF}) {
+    ::setsockopt(fd_, SOL_SOCKET, option, &kSocketBufferBytes, sizeof(kSocketBufferBytes));
+  }
+  if (const int rc = uv_poll_init_socket(loop_, &poll_, fd_); rc != 0) {
+    return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
+  }
+  poll_.data = this;
+  receiving_ = true;
+  update_poll();
   return {};
 }
 
-void UdpListener::on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                             unsigned flags) noexcept {
-  if (nread <= 0 || addr == nullptr) return;  // 0 with no addr: nothing more to read
-  if (flags & UV_UDP_PARTIAL) return;         // larger than any DNS message: drop
-  ++counters_.received;
-  ClientRef client;
-  client.transport = Transport::kUdp;
-  client.sink = this;
-  client.router = &router_;
-  client.received_ns = uv_hrtime();
-  std::memcpy(&client.peer, addr,
-              addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-  pipeline_.handle(
-      dns::Bytes(reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)),
-      client);
+void UdpListener::update_poll() noexcept {
+  if (poll_.loop == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
+  int events = 0;
+  if (receiving_) events |= UV_READABLE;
+  if (buffers_->backlog_size > 0) events |= UV_WRITABLE;
+  if (events == 0) {
+    uv_poll_stop(&poll_);
+    return;
+  }
+  uv_poll_start(&poll_, events, [](uv_poll_t* handle, int status, int ready) noexcept {
+    static_cast<UdpListener*>(handle->data)->on_poll(status, ready);
+  });
+}
+
+void UdpListener::on_poll(int status, int events) noexcept {
+  if (status < 0) return;
+  if (events & UV_WRITABLE) drain_backlog();
+  if ((events & UV_READABLE) && receiving_) receive_batches();
+}
+
+void UdpListener::receive_batches() noexcept {
+  Buffers& b = *buffers_;
+  for (int round = 0; round < kBatchesPerWake && receiving_; ++round) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      b.iovecs[i] = iovec{b.slots[i].data(), kSlotBytes};
+      msghdr& h = b.messages[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &b.peers[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &b.iovecs[i];
+      h.msg_iovlen = 1;
+      if (wildcard_) {
+        h.msg_control = b.controls[i].data();
+        h.msg_controllen = kControlBytes;
+      }
+    }
+    const int count = ::recvmmsg(fd_, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (count <= 0) return;  // EAGAIN: drained (other errors: the next wake-up tells again)
+    ++counters_.batches;
+    const std::uint64_t now_ns = uv_hrtime();
+    in_batch_ = true;
+    for (int i = 0; i < count; ++i) {
+      msghdr& h = b.messages[i].msg_hdr;
+      if (h.msg_flags & MSG_TRUNC) {
+        ++counters_.truncated;  // larger than any DNS query: drop
+        continue;
+      }
+      ++counters_.received;
+      ClientRef client;
+      client.transport = Transport::kUdp;
+      client.sink = this;
+      client.router = router_;
+      client.received_ns = now_ns;
+      std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
+      if (wildcard_) client.local = local_address(h);
+      pipeline_.handle(dns::Bytes(b.slots[i].data(), b.messages[i].msg_len), client);
+    }
+    in_batch_ = false;
+    flush_batch();
+    if (static_cast<std::size_t>(count) < kBatch) return;  // the socket is empty
+  }
 }
 
 void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept {
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_))) return;
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(reply.data())),
-                             static_cast<unsigned>(reply.size()));
-  const int rc =
-      uv_udp_try_send(&handle_, &buf, 1, reinterpret_cast<const sockaddr*>(&client.peer));
-  if (rc >= 0) {
+  if (fd_ < 0) return;  // closed; replies to queries in flight still go out after stop()
+  Buffers& b = *buffers_;
+  if (in_batch_ && reply.size() <= kReplyBytes) {
+    Outgoing& out = b.replies[b.reply_count++];
+    out.peer = client.peer;
+    out.local = client.local;
+    out.length = static_cast<std::uint16_t>(reply.size());
+    std::memcpy(out.data.data(), reply.data(), reply.size());
+    if (b.reply_count == kBatch) flush_batch();
+    return;
+  }
+  if (b.backlog_size > 0) {  // keep the order: behind what already waits
+    push_backlog(client.peer, client.local, reply.data(), reply.size());
+    return;
+  }
+  if (!send_one(client.peer, client.local, reply.data(), reply.size())) {
+    push_backlog(client.peer, client.local, reply.data(), reply.size());
+  }
+}
+
+void UdpListener::flush_batch() noexcept {
+  Buffers& b = *buffers_;
+  std::size_t first = 0;
+  const std::size_t count = b.reply_count;
+  b.reply_count = 0;
+  if (count == 0) return;
+  for (std::size_t i = 0; i < count; ++i) {
+    Outgoing& out = b.replies[i];
+    b.reply_iovecs[i] = iovec{out.data.data(), out.length};
+    msghdr& h = b.reply_messages[i].msg_hdr;
+    h = msghdr{};
+    h.msg_name = &out.peer;
+    h.msg_namelen = peer_length(out.peer);
+    h.msg_iov = &b.reply_iovecs[i];
+    h.msg_iovlen = 1;
+    if (const std::size_t n = write_source(out.local, b.reply_controls[i].data()); n > 0) {
+      h.msg_control = b.reply_controls[i].data();
+      h.msg_controllen = n;
+    }
+  }
+  if (b.backlog_size == 0) {
+    while (first < count) {
+      const int sent = ::sendmmsg(fd_, b.reply_messages.data() + first,
+                                  static_cast<unsigned>(count - first), MSG_DONTWAIT);
+      if (sent > 0) {
+        counters_.sent += static_cast<std::uint64_t>(sent);
+        first += static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      ++counters_.send_errors;  // this datagram cannot go (e.g. no route): skip it
+      ++first;
+    }
+  }
+  for (std::size_t i = first; i < count; ++i) {
+    const Outgoing& out = b.replies[i];
+    push_backlog(out.peer, out.local, out.data.data(), out.length);
+  }
+}
+
+bool UdpListener::send_one(const sockaddr_storage& peer, const LocalAddress& local,
+                           const std::uint8_t* data, std::size_t length) noexcept {
+  iovec vec{const_cast<std::uint8_t*>(data), length};
+  std::array<std::uint8_t, kControlBytes> control{};
+  msghdr h{};
+  h.msg_name = const_cast<sockaddr_storage*>(&peer);
+  h.msg_namelen = peer_length(peer);
+  h.msg_iov = &vec;
+  h.msg_iovlen = 1;
+  if (const std::size_t n = write_source(local, control.data()); n > 0) {
+    h.msg_control = control.data();
+    h.msg_controllen = n;
+  }
+  if (::sendmsg(fd_, &h, MSG_DONTWAIT) >= 0) {
     ++counters_.sent;
+    return true;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
+  ++counters_.send_errors;
+  return true;  // not a full socket: nothing to wait for
+}
+
+void UdpListener::push_backlog(const sockaddr_storage& peer, const LocalAddress& local,
+                               const std::uint8_t* data, std::size_t length) noexcept {
+  Buffers& b = *buffers_;
+  if (b.backlog_size == kBacklog || length > kReplyBytes) {
+    ++counters_.backlog_drops;
     return;
   }
-  if (rc != UV_EAGAIN) {
-    ++counters_.send_errors;
-    return;
+  Outgoing& out = b.backlog[(b.backlog_head + b.backlog_size) % kBacklog];
+  out.peer = peer;
+  out.local = local;
+  out.length = static_cast<std::uint16_t>(length);
+  std::memcpy(out.data.data(), data, length);
+  if (++b.backlog_size == 1) update_poll();
+}
+
+void UdpListener::drain_backlog() noexcept {
+  Buffers& b = *buffers_;
+  while (b.backlog_size > 0) {
+    const Outgoing& out = b.backlog[b.backlog_head];
+    if (!send_one(out.peer, out.local, out.data.data(), out.length)) return;
+    b.backlog_head = (b.backlog_head + 1) % kBacklog;
+    --b.backlog_size;
   }
-  // The socket buffer is full: queue a copy.
-  struct Send {
-    uv_udp_send_t req;
-    std::vector<char> data;
-  };
-  auto* send = new Send{{}, std::vector<char>(buf.base, buf.base + buf.len)};
-  send->req.data = send;
-  uv_buf_t copy = uv_buf_init(send->data.data(), static_cast<unsigned>(send->data.size()));
-  if (uv_udp_send(&send->req, &handle_, &copy, 1, reinterpret_cast<const sockaddr*>(&client.peer),
-                  [](uv_udp_send_t* req, int) noexcept { delete static_cast<Send*>(req->data); }) !=
-      0) {
-    delete send;
-    ++counters_.send_errors;
-    return;
-  }
-  ++counters_.sent;
+  update_poll();
+}
+
+bool UdpListener::steer(std::uint32_t index) noexcept {
+  return fd_ >= 0 && steer_reuseport_group(fd_, index);
 }
 
 void UdpListener::stop() noexcept {
-  if (handle_.loop != nullptr && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_))) {
-    uv_udp_recv_stop(&handle_);
-  }
+  receiving_ = false;
+  update_poll();
 }
 
 void UdpListener::close() noexcept {
-  close_member(reinterpret_cast<uv_handle_t*>(&handle_));
+  receiving_ = false;
+  if (poll_.loop == nullptr) return;
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
+  drain_backlog();  // last chance for replies that wait
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* handle) noexcept {
+    auto* self = static_cast<UdpListener*>(handle->data);
+    ::close(self->fd_);
+    self->fd_ = -1;
+  });
 }
 
 }  // namespace holdfast::server

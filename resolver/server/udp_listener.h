@@ -1,15 +1,24 @@
-// A UDP DNS listener on one address: receives into one preallocated buffer and hands each
-// datagram to the loop's query pipeline; replies go out with uv_udp_try_send.
+// A UDP DNS listener on one address. It owns its socket (listen_socket.h) and polls it on the
+// loop: each wake-up reads a batch of datagrams with one recvmmsg into preallocated slots, hands
+// them to the loop's query pipeline, and sends the replies produced meanwhile (cache hits) with one
+// sendmmsg. Replies that come later (upstream answers) go out one by one. When the socket buffer is
+// full, replies wait in a fixed backlog until the socket is writable again; past it they are
+// dropped and counted. On a wildcard address (0.0.0.0, ::) every reply leaves from the address
+// its query arrived on (IP_PKTINFO / IPV6_PKTINFO), as the client expects.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "base/result.h"
 #include "server/client.h"
+#include "server/listen_socket.h"
 #include "server/query_pipeline.h"
 
 namespace holdfast::server {
@@ -18,28 +27,68 @@ struct UdpCounters {
   std::uint64_t received = 0;
   std::uint64_t sent = 0;
   std::uint64_t send_errors = 0;
+  std::uint64_t truncated = 0;      // datagrams larger than a receive slot: dropped
+  std::uint64_t backlog_drops = 0;  // replies dropped because the socket and the backlog were full
+  std::uint64_t batches = 0;        // recvmmsg calls that returned datagrams
 };
 
 class UdpListener final : public ReplySink {
  public:
+  static constexpr std::size_t kBatch = 64;         // datagrams per recvmmsg / sendmmsg
+  static constexpr std::size_t kSlotBytes = 4096;   // a query larger than this is dropped
+  static constexpr std::size_t kReplyBytes = 4096;  // larger replies are sent without batching
+  static constexpr std::size_t kBacklog = 256;      // replies waiting for a writable socket
+
   UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router);
-  Result<void> bind(const std::string& host, std::uint16_t port);
+  ~UdpListener();
+  UdpListener(const UdpListener&) = delete;
+  UdpListener& operator=(const UdpListener&) = delete;
+
+  Result<void> bind(const std::string& host, std::uint16_t port,
+                    ListenMode mode = ListenMode::kExclusive);
+  // True when bind() joined a running instance's socket (a hand-over).
+  bool joined() const noexcept { return joined_; }
+  // Every new datagram for this address goes to the group member at `index` (listen_socket.h).
+  bool steer(std::uint32_t index) noexcept;
   void stop() noexcept;   // stops receiving
   void close() noexcept;  // releases the socket; the object must outlive the loop's last run
 
   void send_reply(const ClientRef& client, dns::Bytes reply) noexcept override;
   const std::string& name() const noexcept { return name_; }
+  // A reload: queries received from now on are routed by `router` (which must outlive them).
+  void set_router(const Router* router) noexcept { router_ = router; }
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:
-  void on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                  unsigned flags) noexcept;
+  struct Outgoing {
+    sockaddr_storage peer;
+    LocalAddress local;
+    std::uint16_t length;
+    std::array<std::uint8_t, kReplyBytes> data;
+  };
+  struct Buffers;  // the preallocated receive slots, reply batch and backlog
+
+  void on_poll(int status, int events) noexcept;
+  void receive_batches() noexcept;
+  void flush_batch() noexcept;
+  void drain_backlog() noexcept;
+  // Sends one reply now; false when the socket would block.
+  bool send_one(const sockaddr_storage& peer, const LocalAddress& local, const std::uint8_t* data,
+                std::size_t length) noexcept;
+  void push_backlog(const sockaddr_storage& peer, const LocalAddress& local,
+                    const std::uint8_t* data, std::size_t length) noexcept;
+  void update_poll() noexcept;
 
   uv_loop_t* loop_;
   QueryPipeline& pipeline_;
-  const Router& router_;
-  uv_udp_t handle_{};
-  std::vector<char> buffer_;
+  const Router* router_;
+  int fd_ = -1;
+  uv_poll_t poll_{};
+  bool receiving_ = false;
+  bool wildcard_ = false;  // bound to 0.0.0.0 or ::: replies name their source address
+  bool in_batch_ = false;  // replies are collected for one sendmmsg
+  bool joined_ = false;
+  std::unique_ptr<Buffers> buffers_;
   std::string name_;
   UdpCounters counters_;
 };

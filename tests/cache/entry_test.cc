@@ -32,6 +32,23 @@ TEST(MakeEntry, PositiveTtlIsClampedToMaxAndMin) {
   EXPECT_EQ(make_entry(a_response(true, 2, 3), policy, kNow)->ttl_seconds, 10u);
 }
 
+TEST(MakeEntry, TtlWithTheHighBitSetCountsAsZero) {
+  // RFC 2181 §8: 2^31 and above mean 0, so the answer is not cached past the minimum, and the
+  // record goes out with TTL 0 rather than the cap.
+  auto entry = make_entry(a_response(false, 0xffff'ffffu, 0x8000'0000u), TtlPolicy{}, kNow);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->ttl_seconds, TtlPolicy{}.success_min_ttl);
+  for (std::uint16_t offset : entry->ttl_offsets) {
+    EXPECT_EQ(dns::read_u32(entry->wire.data() + offset), 0u);
+  }
+  std::vector<std::uint8_t> out(512);
+  render_entry(*entry, entry->ttl_seconds, RenderOptions{}, out);
+  EXPECT_EQ(dns::read_u32(out.data() + entry->ttl_offsets[0]), 0u);
+  EXPECT_EQ(
+      make_entry(a_response(false, 0x7fff'ffffu, 0x7fff'ffffu), TtlPolicy{}, kNow)->ttl_seconds,
+      TtlPolicy{}.success_max_ttl);
+}
+
 TEST(MakeEntry, StripsTheOptRecordAndZeroesTheId) {
   auto response = a_response(true);
   auto entry = make_entry(response, TtlPolicy{}, kNow);

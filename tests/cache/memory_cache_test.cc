@@ -140,6 +140,32 @@ TEST_F(MemoryCacheTest, EvictsLeastRecentlyUsedAtCapacity) {
   EXPECT_EQ(cache.size(), 2u);
 }
 
+TEST_F(MemoryCacheTest, ReconfigureKeepsEntriesAndAppliesTheNewCapacity) {
+  MemoryCacheOptions options;
+  options.success_capacity = 3;
+  options.shards = 1;
+  MemoryCache cache(options, clock_);
+  auto k1 = key_for(query_for("a.example.com"));
+  auto k2 = key_for(query_for("b.example.com"));
+  auto k3 = key_for(query_for("c.example.com"));
+  cache.insert(k1, entry(a_response(false)));
+  cache.insert(k2, entry(a_response(false)));
+  cache.insert(k3, entry(a_response(false)));
+  ASSERT_TRUE(cache.lookup(k1, out_));  // k2 is now the least recently used
+  options.success_capacity = 2;
+  options.keep_ttl = true;
+  cache.reconfigure(options);
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_TRUE(cache.lookup(k1, out_));
+  EXPECT_FALSE(cache.lookup(k2, out_));
+  EXPECT_TRUE(cache.lookup(k3, out_));
+  EXPECT_TRUE(cache.options().keep_ttl);
+  options.success_capacity = 100;
+  cache.reconfigure(options);
+  EXPECT_EQ(cache.size(), 2u);  // growing loses nothing
+  EXPECT_EQ(cache.options().shards, 1u);
+}
+
 TEST_F(MemoryCacheTest, DenialCapacityDoesNotEvictSuccessEntries) {
   MemoryCacheOptions options;
   options.success_capacity = 10;

@@ -108,9 +108,9 @@ TEST_F(NodeLocalDns, ReadsTheClusterLocalBlock) {
   EXPECT_EQ(block.forward->to, (std::vector<Endpoint>{{"10.96.0.11", 53}}));
   EXPECT_TRUE(block.forward->force_tcp);
   EXPECT_EQ(block.health, "169.254.20.10:8080");
-  EXPECT_EQ(inactive_names(block), (std::vector<std::string>{"reload", "loop"}));
+  EXPECT_EQ(inactive_names(block), (std::vector<std::string>{"loop"}));
   EXPECT_EQ(block.inactive[0].where.file, "node-local.Corefile");
-  EXPECT_EQ(block.inactive[0].where.line, 7);
+  EXPECT_EQ(block.inactive[0].where.line, 8);
 }
 
 TEST_F(NodeLocalDns, ReadsTheReverseZoneBlocks) {

@@ -94,15 +94,12 @@ TEST(Errors, RejectsASecondErrors) {
             "Corefile:2:1)");
 }
 
-TEST(Reload, DefaultsTo30sWith15sJitterAndIsInactive) {
+TEST(Reload, DefaultsTo30sWith15sJitterAndIsActive) {
   const ServerBlock block = parse_block(in_block("  reload"));
   ASSERT_TRUE(block.reload.has_value());
   EXPECT_EQ(block.reload->interval, milliseconds(30'000));
   EXPECT_EQ(block.reload->jitter, milliseconds(15'000));
-  ASSERT_EQ(block.inactive.size(), 1u);
-  EXPECT_EQ(block.inactive[0].name, "reload");
-  EXPECT_EQ(block.inactive[0].where.line, 2);
-  EXPECT_EQ(block.inactive[0].where.column, 3);
+  EXPECT_TRUE(block.inactive.empty());
 }
 
 TEST(Reload, ClampsTheJitterToHalfTheInterval) {

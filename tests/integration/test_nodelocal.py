@@ -110,5 +110,25 @@ class NodeLocalDnsTest(unittest.TestCase):
                 self.assertEqual((r.status, r.read()), (200, b"OK"), path)
 
 
+class CoreDnsFlagsTest(unittest.TestCase):
+    """CoreDNS's -dns.port (the port of every server block key without one) and -pidfile (written
+    once the listeners are bound, removed at a clean exit), which node-cache passes through."""
+
+    def test_dns_port_and_pidfile(self):
+        with h.Stack() as stack:
+            port = h.free_port(("127.0.0.1",))
+            pidfile = stack.tmp / "holdfast.pid"
+            text = (f"cluster.local {{\n    bind 127.0.0.1\n"
+                    f"    forward . 127.0.0.1:{stack.proxy.port}\n}}\n")
+            daemon = h.Holdfast(stack.tmp, text, name="portless",
+                                extra_args=["-dns.port", str(port), "-pidfile", str(pidfile)])
+            with daemon:
+                daemon.start("127.0.0.1", port)
+                self.assertEqual(h.udp("127.0.0.1", port, h.svc_name(3, 1), "A").rcode(), 0)
+                self.assertEqual(pidfile.read_text(), f"{daemon.pid}\n")
+                self.assertEqual(daemon.stop(), 0)
+            self.assertFalse(pidfile.exists(), "the pid file outlived a clean exit")
+
+
 if __name__ == "__main__":
     h.main()

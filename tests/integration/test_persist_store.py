@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 sys.dont_write_bytecode = True
@@ -142,6 +143,40 @@ class PersistStoreTest(unittest.TestCase):
         self.fault.set_rules("blackhole")
         r = h.udp("127.0.0.1", port, h.svc_name(6, 6), "A", timeout=4.0)
         self.assertEqual(r.rcode(), dns.rcode.SERVFAIL, "the new store must start empty")
+
+    def test_a_read_only_state_dir_serves_what_the_store_holds(self):
+        """The store's directory mounted read-only (a mount namespace of the daemon's own): the
+        daemon opens the store read-only, says so in the log, /ready and the metrics, and with the
+        upstream down answers every name the store holds."""
+        first, port = self.holdfast("first")
+        warmed = fs.all_services()[:50]
+        self.assert_answered(port, warmed)
+        self.assertEqual(first.stop(), 0)
+        self.fault.set_rules("blackhole")
+
+        port = h.free_port(("127.0.0.1",))
+        metrics = h.free_port(("127.0.0.1",))
+        corefile = fs.stale_corefile(
+            port, self.fault.port, limits=OPEN_LIMITS,
+            persist=f"{self.store} {{\n        flush 100ms\n    }}").replace(
+                "    errors\n", f"    errors\n    prometheus 127.0.0.1:{metrics}\n")
+        daemon = h.Holdfast(self.tmp, corefile, name="holdfast-read-only", log_level="info")
+        self.addCleanup(daemon.stop)
+        store = str(self.store)
+        daemon.process.argv = [
+            "unshare", "-m", "sh", "-c",
+            f"mount --make-rprivate / && mount --bind {store} {store} && "
+            f"mount -o remount,bind,ro {store} && exec \"$@\"", "sh", *daemon.process.argv]
+        daemon.start("127.0.0.1", port, fs.LOCAL_PROBE)
+        replies = fs.ask_all(port, warmed)
+        answered = [r for r in replies if r.rcode == dns.rcode.NOERROR and r.msg.answer]
+        self.assertEqual(len(answered), len(warmed), "names held by the read-only store not served")
+        self.assertRegex(daemon.log(), r"error .*persist .*read-only.*serving the 50 answers it "
+                                       r"holds, writing nothing")
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        self.assertIn('holdfast_store_state{state="read_only"} 1', text)
+        self.assertEqual(daemon.stop(), 0)
 
     def test_kill_9_during_a_write_burst_leaves_a_store_that_opens_with_what_was_flushed(self):
         first, port = self.holdfast("first")

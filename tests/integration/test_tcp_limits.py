@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """TCP connection handling (RFC 7766): the idle timeout (`--tcp-idle-timeout`), which never cuts
-a connection that is still owed an answer; the connection limit (`--tcp-max-connections`);
-pipelined answers sent as they are ready, out of order; frames that arrive a byte at a time."""
+a connection that is still owed an answer; the connection limit (`--tcp-max-connections`), which
+closes the oldest idle connection to serve a new client; the per-client limit
+(`--tcp-max-connections-per-client`); the whole-frame deadline that a slowloris client dribbling
+one byte a second cannot extend; pipelined answers sent as they are ready, out of order; frames
+that arrive a byte at a time."""
 import contextlib
 import os
 import socket
 import struct
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -64,6 +68,8 @@ class TcpLimitsTest(unittest.TestCase):
         cls.idle_port = daemon("holdfast-idle", "--tcp-idle-timeout", str(IDLE_TIMEOUT_MS))
         cls.limited_port = daemon("holdfast-limited", "--tcp-max-connections", "2")
         cls.plain_port = daemon("holdfast-plain")
+        cls.slowloris_port = daemon("holdfast-slowloris", "--tcp-max-connections", "20",
+                                    "--tcp-max-connections-per-client", "10")
 
     def setUp(self):
         self.proxy.delay_names = {}
@@ -71,8 +77,9 @@ class TcpLimitsTest(unittest.TestCase):
     def tearDown(self):
         self.proxy.delay_names = {}
 
-    def connect(self, port: int, timeout: float = 3.0) -> socket.socket:
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def connect(self, port: int, timeout: float = 3.0, source: str = "127.0.0.1") -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                     source_address=(source, 0))
         self.addCleanup(s.close)
         return s
 
@@ -112,18 +119,82 @@ class TcpLimitsTest(unittest.TestCase):
                                 "the answer came before the upstream delay: not a pending query")
 
     # --- --tcp-max-connections -----------------------------------------------------------------
-    def test_connection_over_the_limit_is_closed_at_once_while_the_others_still_work(self):
+    def test_full_listener_closes_the_oldest_idle_connection_for_a_new_client(self):
         first = self.connect(self.limited_port)
         second = self.connect(self.limited_port)
         # An answer on each proves the daemon has accepted both before the third arrives.
         self.assert_answers(first, 3, 2, 0x3c01)
         self.assert_answers(second, 4, 2, 0x3c02)
         third = self.connect(self.limited_port, timeout=1.0)
+        self.assert_answers(third, 5, 2, 0x3c03)
+        self.assertTrue(closed_by_peer(first), "the oldest idle connection was kept")
+        self.assert_answers(second, 6, 2, 0x3c04)
+
+    def test_full_listener_of_busy_connections_closes_a_new_one_at_once(self):
+        slow = [h.svc_name(20, 3), h.svc_name(21, 3)]
+        self.proxy.delay_names = {name: SLOW_SECONDS for name in slow}
+        busy = [self.connect(self.limited_port) for _ in slow]
+        for s, name, qid in zip(busy, slow, (0x4d01, 0x4d02)):
+            send_frame(s, h.make_query(name, "A", qid=qid).to_wire())
+        time.sleep(0.2)  # both accepted and owed an answer
+        third = self.connect(self.limited_port, timeout=1.0)
         start = time.monotonic()
         self.assertTrue(closed_by_peer(third), "the third connection got data")
         self.assertLess(time.monotonic() - start, 1.0)
-        self.assert_answers(first, 5, 2, 0x3c03)
-        self.assert_answers(second, 6, 2, 0x3c04)
+        for s, qid in zip(busy, (0x4d01, 0x4d02)):
+            self.assertEqual(recv_frame(s).id, qid)
+
+    # --- slowloris -------------------------------------------------------------------------------
+    def test_slowloris_cannot_hold_the_listener(self):
+        """One client opens as many connections as it may (10 of 20, the per-client cap) and
+        dribbles one byte a second into each; the frame deadline (3 s, not extended by bytes)
+        closes them. Meanwhile another client (127.0.0.2) gets every TCP answer."""
+        stop = threading.Event()
+        dribblers: list[socket.socket] = []
+        for _ in range(20):
+            s = self.connect(self.slowloris_port)
+            dribblers.append(s)
+        closed_at: dict[int, float] = {}
+        start = time.monotonic()
+
+        def dribble():
+            wire = struct.pack("!H", 40) + b"\x00" * 40
+            for i in range(len(wire)):
+                if stop.is_set():
+                    return
+                for n, s in enumerate(dribblers):
+                    if n in closed_at:
+                        continue
+                    try:
+                        s.send(wire[i:i + 1])
+                    except OSError:
+                        closed_at[n] = time.monotonic() - start
+                stop.wait(1.0)
+
+        thread = threading.Thread(target=dribble, daemon=True)
+        thread.start()
+        self.addCleanup(stop.set)
+        answered = 0
+        for n in range(8):
+            legit = self.connect(self.slowloris_port, timeout=2.0, source="127.0.0.2")
+            self.assert_answers(legit, 30 + n, 4, 0x5e00 + n)
+            answered += 1
+            legit.close()
+            time.sleep(0.5)
+        # Every dribbler is gone by now: refused at once (over the per-client cap) or cut by the
+        # frame deadline, whatever it still sends.
+        for n, s in enumerate(dribblers):
+            s.settimeout(3.0)
+            if closed_by_peer(s):
+                closed_at.setdefault(n, time.monotonic() - start)
+        stop.set()
+        thread.join(5)
+        late = sorted(t for t in closed_at.values())
+        print(f"\nslowloris: legitimate answers {answered}/8; 20 dribbling connections all closed, "
+              f"the last {late[-1]:.1f} s after the start", file=sys.stderr)
+        self.assertEqual(answered, 8)
+        self.assertEqual(len(closed_at), 20)
+        self.assertLess(late[-1], 8.0, "a dribbling connection outlived the frame deadline")
 
     # --- pipelining and framing ----------------------------------------------------------------
     def test_pipelined_fast_answer_overtakes_a_slow_one_sent_before_it(self):

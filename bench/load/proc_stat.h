@@ -1,0 +1,17 @@
+// CPU time of a process, from /proc: the server's cost, measured from outside.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <sys/types.h>
+
+namespace holdfast::bench {
+
+// utime + stime of every thread of `pid` (/proc/PID/stat), in µs; nullopt when it is gone.
+// The kernel counts in clock ticks (usually 10 ms), so use windows of seconds.
+std::optional<std::uint64_t> process_cpu_us(pid_t pid);
+
+// This process's own user + system CPU time (getrusage), in µs.
+std::uint64_t self_cpu_us();
+
+}  // namespace holdfast::bench
