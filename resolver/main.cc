@@ -19,6 +19,7 @@
 #include "base/pidfile.h"
 #include "config/config.h"
 #include "config/node_cache.h"
+#include "node/node_setup.h"
 #include "observe/admin_protocol.h"
 #include "observe/admin_socket.h"
 #include "server/admin_commands.h"
@@ -181,6 +182,17 @@ int main(int argc, char** argv) {
   }
   for (const std::string& line : node_cache_lines) spdlog::info("node-cache flag {}", line);
 
+  // node-cache's node setup (interface, guardian, lock); it forks, so it comes before any thread.
+  std::unique_ptr<holdfast::node::NodeSetup> node;
+  if (node_cache->node_cache_mode) {
+    auto prepared = holdfast::node::NodeSetup::prepare(nc_flags, config->persist.dir);
+    if (!prepared) {
+      spdlog::error("{}", prepared.error().message);
+      return kExitStartError;
+    }
+    node = std::move(*prepared);
+  }
+
   // What the `reload` directive compares the file against: the text that runs now.
   std::string loaded_text;
   if (node_cache_text) {
@@ -210,6 +222,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", ok.error().message);
     return kExitStartError;
   }
+  if (node) node->start(loop);  // the iptables rules only once the listeners are bound
   holdfast::server::ReloadSource reload_source;
   reload_source.conf_path = conf_path;
   reload_source.parse_options = parse_options;
@@ -332,6 +345,7 @@ int main(int argc, char** argv) {
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   ares_library_cleanup();
+  if (node) node->finish();
   if (!nc_flags.pidfile.empty()) holdfast::remove_pidfile(nc_flags.pidfile);
   spdlog::info("stopped");
   return 0;

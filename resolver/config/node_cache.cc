@@ -403,9 +403,9 @@ Result<void> write_corefile(const std::string& path, const std::string& text) {
 std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
   const std::string inactive = ": accepted, not active yet";
   const bool setup = flags.setup_interface || flags.setup_iptables;
-  // A switch that turns node setup off asks for what Holdfast already does: nothing.
+  // resolver/node/ does node-cache's node setup; a switch that turns it off asks for nothing.
   auto node_setup = [&](bool on, const std::string& what) {
-    return on ? inactive + " (" + what + ")" : std::string(": active (nothing to set up)");
+    return on ? ": active (" + what + ")" : std::string(": active (nothing to set up)");
   };
   return {
       "-localip " + join(flags.local_ips, ",") + ": active (__PILLAR__LOCAL__DNS__, stub binds)",
@@ -417,19 +417,22 @@ std::vector<std::string> node_cache_flag_summary(const NodeCacheFlags& flags) {
       "-kubednscm " + (flags.kubedns_cm.empty() ? "(/etc/kube-dns if present)" : flags.kubedns_cm) +
           ": active, read at start and re-read every 10s",
       "-setupinterface=" + on_off(flags.setup_interface) +
-          node_setup(flags.setup_interface, "no interface is created"),
-      "-interfacename " + flags.interface_name + node_setup(flags.setup_interface, "unused"),
+          node_setup(flags.setup_interface, "an interface with the local IPs"),
+      "-interfacename " + flags.interface_name + node_setup(flags.setup_interface, "its name"),
       "-setupiptables=" + on_off(flags.setup_iptables) +
-          node_setup(flags.setup_iptables, "no rules are installed"),
-      "-syncinterval " + format_duration(flags.sync_interval) + node_setup(setup, "no re-checks"),
+          node_setup(flags.setup_iptables, "node-cache's NOTRACK and ACCEPT rules"),
+      "-syncinterval " + format_duration(flags.sync_interval) +
+          node_setup(setup, "interface and rules re-checked"),
       "-health-port " + std::to_string(flags.health_port) +
           node_setup(flags.setup_iptables, "its NOTRACK rules"),
-      "-metrics-listen-address " + flags.metrics_listen_address + inactive +
-          " (setup error metrics)",
-      "-skipteardown=" + on_off(flags.skip_teardown) + node_setup(setup, "nothing to tear down"),
+      "-metrics-listen-address " + flags.metrics_listen_address +
+          ": active (coredns_nodecache_setup_errors_total)",
+      "-skipteardown=" + on_off(flags.skip_teardown) +
+          node_setup(setup, flags.skip_teardown ? "left in place at exit" : "removed at exit"),
       "-pidfile " + (flags.pidfile.empty() ? "(none)" : flags.pidfile + ": active"),
       "-dns.port " + std::to_string(flags.dns_port) +
-          ": active (stubDomain blocks and every server block key without a port)",
+          ": active (stubDomain blocks, the iptables rules and every server block key without "
+          "a port)",
       "-reloadwithsignal=" + on_off(flags.reload_with_signal) +
           (flags.reload_with_signal
                ? ": active (a changed Corefile is reloaded through SIGUSR1 to itself)"

@@ -149,13 +149,18 @@ TEST(NodeCacheFlags, RequiresALocalIpWithNodeCacheFlags) {
             "-localip: required with node-cache's flags (comma-separated IPs to listen on)");
 }
 
-TEST(NodeCacheFlags, SummaryMarksFlagsWithoutBehaviourAsNotActive) {
+TEST(NodeCacheFlags, SummaryMarksNodeSetupFlagsActive) {
   const std::vector<std::string> lines =
       node_cache_flag_summary(split_ok({"-localip=169.254.20.10"}).flags);
   ASSERT_EQ(lines.size(), 15u);
-  EXPECT_EQ(lines[5], "-setupinterface=true: accepted, not active yet (no interface is created)");
+  EXPECT_EQ(lines[5], "-setupinterface=true: active (an interface with the local IPs)");
+  EXPECT_EQ(lines[7], "-setupiptables=true: active (node-cache's NOTRACK and ACCEPT rules)");
   EXPECT_EQ(lines[10],
-            "-metrics-listen-address 0.0.0.0:9353: accepted, not active yet (setup error metrics)");
+            "-metrics-listen-address 0.0.0.0:9353: active (coredns_nodecache_setup_errors_total)");
+  EXPECT_EQ(lines[11], "-skipteardown=false: active (removed at exit)");
+  EXPECT_EQ(lines[13],
+            "-dns.port 53: active for stubDomain blocks and the iptables rules; the default port "
+            "of other blocks: accepted, not active yet");
   const std::vector<std::string> off = node_cache_flag_summary(
       split_ok({"-localip=::1", "-setupinterface=false", "-setupiptables=false"}).flags);
   EXPECT_EQ(off[5], "-setupinterface=false: active (nothing to set up)");
