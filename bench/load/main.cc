@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-queries", options.max_queries, "stop after sending this many queries (0: no limit)");
   app.add_option("--server-pid", server_pid, "report this process's CPU time per answered query (/proc/PID/stat)");
   app.add_option("--cpu", cpu, "pin this process to CPU N")->check(CLI::NonNegativeNumber);
+  app.add_flag("--busy-poll", options.busy_poll, "closed loop: poll instead of sleeping when the window is full");
   app.add_flag("--edns", edns, "add an OPT record (EDNS0, 1232-byte payload) to every query");
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);

@@ -114,7 +114,7 @@ LoadResult UdpLoad::run() {
       const auto due_ns = start_ns + static_cast<std::uint64_t>(next_due);
       now = now_ns();
       if (due_ns > now) wait_ns = due_ns - now;
-    } else if (outstanding_ >= static_cast<std::uint64_t>(options_.window)) {
+    } else if (!options_.busy_poll && outstanding_ >= static_cast<std::uint64_t>(options_.window)) {
       wait_ns = kMaxWaitNs;
     }
     wait_and_receive(std::min(wait_ns, kMaxWaitNs));

@@ -26,6 +26,9 @@ struct LoadOptions {
   int timeout_ms = 1000;    // no reply by then: lost
   int batch = 32;           // queries per sendmmsg
   int sample_every = 8;     // latency of every Nth query sent
+  // Closed loop: poll without sleeping while the window is full. The load's core then shows
+  // 100 %, but the server never pays for waking it (an IPI per reply burst, costly in a VM).
+  bool busy_poll = false;
   std::uint64_t max_queries = 0;  // > 0: stop after sending this many (e.g. one pass to warm a cache)
 };
 
