@@ -2,6 +2,7 @@
 #include "node/node_setup.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include <cstdlib>
 #include <fstream>
@@ -112,11 +113,23 @@ void NodeSetup::start(uv_loop_t* loop) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+  // The first re-checks come soon and then ever less often, up to -syncinterval: what a
+  // predecessor's teardown removes just after we start (node-cache's SIGTERM, during the first
+  // switch to Holdfast) comes back within seconds, not a minute.
   const auto interval = static_cast<std::uint64_t>(sync_interval_.count());
+  repeat_ms_ = std::min<std::uint64_t>(kFirstResyncMs, interval);
   uv_timer_start(
       &timer_,
-      [](uv_timer_t* handle) noexcept { static_cast<NodeSetup*>(handle->data)->begin_sync(); },
-      interval, interval);
+      [](uv_timer_t* handle) noexcept {
+        auto* self = static_cast<NodeSetup*>(handle->data);
+        const auto interval = static_cast<std::uint64_t>(self->sync_interval_.count());
+        if (self->repeat_ms_ < interval) {
+          self->repeat_ms_ = std::min(self->repeat_ms_ * 2, interval);
+          uv_timer_set_repeat(handle, self->repeat_ms_);
+        }
+        self->begin_sync();
+      },
+      repeat_ms_, repeat_ms_);
   for (uv_signal_t* handle : {&term_, &interrupt_}) {
     uv_signal_init(loop, handle);
     handle->data = this;

@@ -54,6 +54,8 @@ class NodeSetup {
 
   NodePlan plan_;
   std::chrono::milliseconds sync_interval_;
+  static constexpr std::uint64_t kFirstResyncMs = 1000;  // then 2, 4, 8 … s up to sync_interval_
+  std::uint64_t repeat_ms_ = kFirstResyncMs;
   std::string metrics_address_;
   bool skip_teardown_;
   IptablesMode mode_ = IptablesMode::kNft;

@@ -6,7 +6,9 @@ local IPs falls back to kube-dns instead of being black-holed (node-local-dns is
 restarted instance adopts what a dead one left and answers at once. Two instances sharing a state
 dir (a rolling update with maxSurge 1): the one that stops first leaves everything in place."""
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -64,24 +66,42 @@ class NodeGuardian(n.NodeTestCase):
         self.assertEqual(n.interface_state()["addresses"], set(n.LOCAL_IPS))
 
     def test_two_instances_sharing_a_state_dir_the_first_to_stop_leaves_everything(self):
+        """The DaemonSet's surge rollout on one node: the new pod (--takeover) binds the same
+        addresses and port as the old one, takes the traffic, the old one gets SIGTERM and
+        leaves the interface and rules to it; a steady dnsperf load through the local IP loses
+        nothing. The last one out tears down."""
         a = self.daemon(name="a")
         a.wait_installed()
-        # Until SO_REUSEPORT lets both bind port 53, the second listens on another port. The
-        # -metrics-listen-address is the same: the second serves the metric once the first exits.
-        b = self.daemon(name="b", corefile_text=n.node_corefile(self.nsd.port, port=10053),
-                        metrics_port=a.metrics_port)
-        self.assertTrue(h.wait_until(lambda: n.answers(n.LOCAL_IPS[0], port=10053), 5.0), b.log())
+        names = self.work / "names.txt"
+        names.write_text("".join(f"{h.svc_name(i % 50, i // 50)} A\n" for i in range(500)))
+        for i in range(500):  # warm: the load measures the hand-over, not the upstream
+            n.answers(n.LOCAL_IPS[0], qname=h.svc_name(i % 50, i // 50))
+        load = subprocess.Popen(
+            ["dnsperf", "-s", n.LOCAL_IPS[0], "-p", "53", "-d", str(names), "-l", "8", "-Q", "2000",
+             "-c", "4", "-t", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(2)
+        b = self.daemon(name="b", extra=("--takeover",), metrics_port=a.metrics_port)
+        self.assertTrue(h.wait_until(
+            lambda: "hand-over: new queries now come to this instance on udp" in b.log(), 5.0),
+            b.log())
         self.assertIn("another holdfast runs on this node: sharing its interface and rules",
                       b.log())
         self.assertIn("setup errors are counted, and served once the address is free", b.log())
+        time.sleep(1)
         self.assertEqual(a.stop(), 0)
+        out, _ = load.communicate(timeout=30)
+        lost = int(re.search(r"Queries lost:\s+(\d+)", out).group(1))
+        sent = int(re.search(r"Queries sent:\s+(\d+)", out).group(1))
+        print(f"\n[{self.MODE}] node hand-over under 2000 q/s: sent {sent}, lost {lost}",
+              file=sys.stderr)
+        self.assertEqual(lost, 0, out)
         self.assertTrue(h.wait_until(lambda: n.metric_values(a.metrics_port), 2.5), b.log())
         self.assertIn("serving coredns_nodecache_setup_errors_total on 127.0.0.1:", b.log())
         self.assertIn("another holdfast still runs on this node: leaving the interface and rules "
                       "in place", a.process.log_text)
         self.assertEqual(n.saved_rules(self.MODE), n.expected_rules())
         self.assertEqual(n.interface_state()["addresses"], set(n.LOCAL_IPS))
-        self.assertTrue(n.answers(n.LOCAL_IPS[2], port=10053))
+        self.assertTrue(n.answers(n.LOCAL_IPS[2]))
         # The last one out tears down.
         self.assertEqual(b.stop(), 0)
         self.assertIsNone(n.interface_state())

@@ -67,6 +67,24 @@ class NodeSetupNft(n.NodeTestCase):
             "iptables": 0, "iptables_lock": 0, "interface_add": 0, "interface_check": 0,
             "configmap": 0})
 
+    def test_a_predecessor_tearing_down_after_the_start_is_undone_within_seconds(self):
+        """The first switch from node-cache: its SIGTERM teardown (interface and rules gone) can
+        come just after Holdfast started. With the default -syncinterval (60 s) the first
+        re-checks come after 1, 2, 4 ... s, so the node is whole again within seconds."""
+        d = self.daemon(extra=("-syncinterval", "60"))
+        d.wait_installed()
+        n.run("ip", "link", "del", n.INTERFACE)
+        n.run(f"iptables-{self.MODE}", "-w", "-t", "raw", "-F", "PREROUTING")
+        gone = time.monotonic()
+        back = h.wait_until(lambda: n.saved_rules(self.MODE) == n.expected_rules()
+                            and (n.interface_state() or {}).get("addresses") == set(n.LOCAL_IPS),
+                            10.0)
+        seconds = time.monotonic() - gone
+        self.assertTrue(back, f"not restored after 10 s: {n.interface_state()}\n{d.log()}")
+        print(f"\n[{self.MODE}] interface and rules removed by a predecessor, restored after "
+              f"{seconds:.2f} s (-syncinterval 60)", file=sys.stderr)
+        self.assertTrue(h.wait_until(lambda: n.answers(n.LOCAL_IPS[0]), 2.0))
+
     def test_skipteardown_leaves_the_interface_and_rules(self):
         d = self.daemon(extra=["-skipteardown=true"])
         d.wait_installed()
