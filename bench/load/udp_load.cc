@@ -110,7 +110,8 @@ LoadResult UdpLoad::run() {
     if (budget > 0) send_some(budget);
     std::uint64_t wait_ns = 0;
     if (open_loop) {
-      const double next_due = static_cast<double>(next_query_ + 1) * 1e9 / options_.rate_qps;
+      // Query k is due at k / rate after the start.
+      const double next_due = static_cast<double>(next_query_) * 1e9 / options_.rate_qps;
       const auto due_ns = start_ns + static_cast<std::uint64_t>(next_due);
       now = now_ns();
       if (due_ns > now) wait_ns = due_ns - now;
