@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "dns/message.h"
@@ -19,6 +20,9 @@ class CacheKey {
  public:
   // FORMAT: name (lower-cased, uncompressed wire) | QTYPE (2) | QCLASS (2) | bits (1).
   CacheKey(dns::Bytes packet, const dns::Question& question, KeyBits bits) noexcept;
+  // A key as the store holds it (view() of an earlier key); nullopt unless it is well formed:
+  // labels of 1..63 bytes ending in the root within 255 bytes, then exactly 5 bytes.
+  static std::optional<CacheKey> from_stored(std::string_view stored) noexcept;
 
   std::string_view view() const noexcept {
     return {reinterpret_cast<const char*>(bytes_.data()), size_};
@@ -28,6 +32,7 @@ class CacheKey {
   std::uint16_t qtype() const noexcept;
 
  private:
+  CacheKey() = default;
   std::array<std::uint8_t, dns::kMaxNameWireLen + 5> bytes_{};
   std::uint16_t size_ = 0;
   std::uint16_t name_len_ = 0;

@@ -273,6 +273,34 @@ std::optional<Entry> PersistentStore::get(std::string_view key) {
   return std::move(decoded->entry);
 }
 
+void PersistentStore::scan_times(
+    const std::function<bool(std::string_view, const EntryTimes&)>& visit) {
+  const StoreState state = state_.load();
+  if (state != StoreState::kOpen && state != StoreState::kReadOnly) return;
+  LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
+  if (!txn.ok()) return;
+  txn.for_each(env_.answers(), [&](std::string_view key, std::string_view value) {
+    auto times = peek_entry_times(value);
+    return !times || visit(key, *times);
+  });
+}
+
+void PersistentStore::scan_entries(
+    const std::function<bool(std::string_view, DecodedEntry&)>& visit) {
+  const StoreState state = state_.load();
+  if (state != StoreState::kOpen && state != StoreState::kReadOnly) return;
+  LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
+  if (!txn.ok()) return;
+  txn.for_each(env_.answers(), [&](std::string_view key, std::string_view value) {
+    try {
+      auto decoded = decode_entry(value);
+      return !decoded || visit(key, *decoded);
+    } catch (...) {
+      return false;  // out of memory: stop here
+    }
+  });
+}
+
 void PersistentStore::put(std::string_view key, const Entry& entry) {
   if (state_.load() != StoreState::kOpen || entry.kind == EntryKind::kUncacheable) return;
   std::string value = encode_entry(entry, clock_.wall_seconds());

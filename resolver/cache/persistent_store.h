@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "cache/entry.h"
+#include "cache/entry_codec.h"
 #include "cache/lmdb_env.h"
 #include "cache/snapshot.h"
 
@@ -95,6 +96,13 @@ class PersistentStore {
   // queue (no drops); the writer thread's next batch waits for LMDB's writer lock meanwhile.
   // Blocks for the file I/O and the commit; any thread, not concurrently with close().
   Result<ImportStats> import_snapshot(const std::string& file);
+
+  // Any thread, not concurrently with close(). Calls visit(key, times) for every valid stored
+  // answer through one read transaction (a consistent view), cheaply: nothing is copied. Stops
+  // early when visit returns false.
+  void scan_times(const std::function<bool(std::string_view, const EntryTimes&)>& visit);
+  // Same, decoding each answer: visit(key, decoded) may move the entry out.
+  void scan_entries(const std::function<bool(std::string_view, DecodedEntry&)>& visit);
 
   StoreState state() const noexcept { return state_.load(); }
   // Why the store runs memory-only (empty while it is open). Any thread.

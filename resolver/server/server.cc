@@ -47,6 +47,7 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, co
       pipeline_(loop, clock, PipelineOptions{options.max_udp_payload}) {}
 
 Server::~Server() {
+  if (promoter_) promoter_->stop();  // its thread reads the store
   for (std::thread& reaper : http_reapers_) {
     if (reaper.joinable()) reaper.join();
   }
@@ -259,7 +260,54 @@ Result<void> Server::start() {
   listening_ = true;
   if (auto ok = start_observability(); !ok) return ok;
   steer_joined(1, "new queries now come to this instance on");
+  start_promotion();
   return {};
+}
+
+void Server::start_promotion() {
+  if (!store_ || !store_readable() || store_->entry_count() == 0) return;
+  std::size_t limit = 0;
+  for (const auto& zone : zones_) {
+    if (zone->cache && zone->store != nullptr) {
+      limit += zone->block->cache.success_capacity + zone->block->cache.denial_capacity;
+    }
+  }
+  if (limit == 0) return;
+  promoter_ = std::make_unique<cache::StorePromoter>(
+      loop_, *store_, limit,
+      [this](std::vector<cache::PromotedAnswer>& batch) { return promote(batch); },
+      [dir = config_->persist.dir](const cache::PromotionStats& stats) {
+        spdlog::info("persist {}: {} of {} stored answers promoted into memory in {} ms{}", dir,
+                     stats.inserted, stats.read, stats.elapsed_ms,
+                     stats.complete ? "" : " (stopped early)");
+      });
+  promoter_->start();
+}
+
+long Server::promote(std::vector<cache::PromotedAnswer>& batch) {
+  long inserted = 0;
+  std::vector<Zone*> done;
+  for (cache::PromotedAnswer& answer : batch) {
+    const auto key = cache::CacheKey::from_stored(answer.key);
+    if (!key) continue;
+    done.clear();
+    // Every zone a listener would route the name to (the same names may be served on several
+    // addresses, each with its own zone and cache).
+    for (const auto& [where, router] : routers_) {
+      Zone* zone = router->route(key->name());
+      if (zone == nullptr || !zone->cache || zone->store == nullptr) continue;
+      if (std::find(done.begin(), done.end(), zone) != done.end()) continue;
+      done.push_back(zone);
+      try {
+        if (zone->cache->peek(answer.key)) continue;  // answered since the start: keep that
+        zone->cache->insert(*key, answer.entry);
+        ++inserted;
+      } catch (...) {
+        return -1;  // out of memory: stop promoting
+      }
+    }
+  }
+  return inserted;
 }
 
 void Server::steer_joined(std::uint32_t index, const char* what) noexcept {
@@ -467,6 +515,7 @@ void Server::retry_store() noexcept {
     if (store_->state() == cache::StoreState::kReadOnly) {
       // One environment per file per process: close the reading one before opening for writes.
       if (::access(config_->persist.dir.c_str(), W_OK) != 0) return;
+      if (promoter_) promoter_->stop();  // it reads the store about to close
       for (auto& zone : zones_) zone->store = nullptr;
       store_->close();
       open_store();
@@ -549,7 +598,8 @@ void Server::begin_shutdown() noexcept {
 }
 
 void Server::close_all() noexcept {
-  if (bridge_) bridge_->close();  // a scrape or health check waiting on the loop gives up now
+  if (promoter_) promoter_->stop();  // before the store closes
+  if (bridge_) bridge_->close();     // a scrape or health check waiting on the loop gives up now
   for (auto& [address, health] : health_) health->stop();
   exporters_.clear();  // joins the exposer's threads: no scrape reaches the loop after this
   for (std::thread& reaper : http_reapers_) reaper.join();

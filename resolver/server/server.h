@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "cache/store_promoter.h"
 #include "config/config.h"
 #include "observe/http_endpoints.h"
 #include "observe/loop_bridge.h"
@@ -115,7 +116,9 @@ class Server {
   Result<void> start_http();
   // While persistence is wanted but the store could not open: try again every few seconds.
   void retry_store() noexcept;
-  bool store_readable() const noexcept;  // open, or read-only: zones may read it
+  bool store_readable() const noexcept;
+  void start_promotion();
+  long promote(std::vector<cache::PromotedAnswer>& batch);  // open, or read-only: zones may read it
   // Hand-over: every listener that joined a running instance's socket takes (`index` 1: the
   // newest member) or gives back (0: the older one) all new traffic of its address.
   void steer_joined(std::uint32_t index, const char* what) noexcept;
@@ -130,6 +133,7 @@ class Server {
   // The current configuration's zones and routers, and every listener.
   std::vector<std::unique_ptr<Zone>> zones_;
   std::map<ListenerKey, std::unique_ptr<Router>> routers_;
+  std::unique_ptr<cache::StorePromoter> promoter_;  // warm start: the store into memory
   std::map<ListenerKey, Listeners> listeners_;
   std::vector<Retired> retired_;
   uv_timer_t retire_timer_{};

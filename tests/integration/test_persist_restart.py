@@ -6,11 +6,13 @@ second answers what the first wrote. One NSD (TTL 1: the answers are stale by th
 shared; every test runs its own dnsfault and holdfasts."""
 import contextlib
 import os
+import re
 import signal
 import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 sys.dont_write_bytecode = True
@@ -41,11 +43,14 @@ class PersistRestartTest(unittest.TestCase):
         self.addCleanup(self.fault.stop)
         self.store = self.tmp / f"store-{self._testMethodName}"
 
-    def holdfast(self, label: str) -> tuple[h.Holdfast, int]:
+    def holdfast(self, label: str, metrics_port: int = 0) -> tuple[h.Holdfast, int]:
         """A holdfast on the test's store, started and answering; stopped at cleanup."""
         port = h.free_port(("127.0.0.1",))
         corefile = fs.stale_corefile(port, self.fault.port, stale_ttl=f"{STALE_TTL}s",
                                      persist=f"{self.store} {{\n        flush 100ms\n    }}")
+        if metrics_port:
+            corefile = corefile.replace(
+                "    errors\n", f"    errors\n    prometheus 127.0.0.1:{metrics_port}\n")
         daemon = fs.start_holdfast(self.tmp, corefile, port,
                                    name=f"holdfast-{self._testMethodName}-{label}")
         self.addCleanup(daemon.stop)
@@ -90,6 +95,27 @@ class PersistRestartTest(unittest.TestCase):
 
     def test_after_kill_9_and_restart_every_flushed_name_is_answered_stale_from_the_store(self):
         self.restart_after(signal.SIGKILL)
+
+    def test_a_restart_promotes_the_store_into_memory_at_start(self):
+        """The start-up thread fills the memory cache from the store: within a second of the
+        restart the log says so, and the names are answered from memory (no store read on the
+        loop: holdfast_store_promotions_total, the on-demand promotions, stays at 0)."""
+        first, port = self.holdfast("first")
+        self.warm(port)
+        self.assertEqual(first.stop(), 0)
+        self.fault.set_rules("blackhole")
+        metrics_port = h.free_port(("127.0.0.1",))
+        second, port = self.holdfast("second", metrics_port)
+        self.assertTrue(fs.wait_for_log(second, "stored answers promoted into memory", 1.0),
+                        second.log())
+        line = fs.log_lines(second, "stored answers promoted into memory")[0]
+        promoted = int(re.search(r"(\d+) of (\d+) stored answers", line).group(1))
+        self.assertGreaterEqual(promoted, len(self.names))
+        self.assert_every_name_answered_with_data(port, stale=False)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        self.assertIn("holdfast_store_promotions_total 0", metrics)
+        print(f"\n  {line.split(' info ')[-1]}", file=sys.stderr)
 
     def test_a_second_process_on_the_same_store_answers_what_the_first_wrote(self):
         first, first_port = self.holdfast("first")
