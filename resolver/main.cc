@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "base/clock.h"
 #include "base/json_log.h"
 #include "base/pidfile.h"
+#include "base/service_notify.h"
 #include "config/config.h"
 #include "config/node_cache.h"
 #include "node/node_setup.h"
@@ -55,6 +57,28 @@ std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
     args.push_back(arg);
   }
   return args;
+}
+
+// systemd's STATUS=: what listens where, and the store (or why it is not ready).
+std::string service_status(const holdfast::server::Server& server) {
+  const holdfast::config::Config& config = server.config();
+  std::vector<std::string> addresses;
+  for (const auto& block : config.blocks) {
+    const std::vector<std::string> binds =
+        block.bind.empty() ? std::vector<std::string>{"*"} : block.bind;
+    for (const std::string& host : binds) {
+      const bool v6 = host.find(':') != std::string::npos;
+      std::string address = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(block.port);
+      if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
+        addresses.push_back(std::move(address));
+      }
+    }
+  }
+  std::string line = std::to_string(config.blocks.size()) + " zone block(s) on";
+  for (const std::string& address : addresses) line += " " + address;
+  line += config.persist.enabled ? "; store " + config.persist.dir : "; no store";
+  if (const std::string problem = server.readiness(); !problem.empty()) line += "; " + problem;
+  return line;
 }
 
 }  // namespace
@@ -268,12 +292,21 @@ int main(int argc, char** argv) {
     spdlog::error("admin socket: {}; running without it", opened.error().message);
   }
 
+  // systemd (Type=notify): ready once the listeners are bound, the store is open and the admin
+  // socket is up; WATCHDOG=1 from the loop when the unit sets WatchdogSec=. No-ops elsewhere.
+  holdfast::ServiceNotifier notifier(loop);
+  notifier.ready(service_status(server));
+  if (const std::uint64_t usec = notifier.start_watchdog(); usec > 0) {
+    spdlog::info("systemd watchdog: keep-alive every {} ms", usec / 1000);
+  }
+
   // Signals (README "Signals"): SIGTERM/SIGINT stop accepting, drain, close everything, and
   // uv_run then returns; SIGHUP and SIGUSR1 reload; SIGUSR2 and SIGALRM are logged and ignored
   // (with --test-hooks, SIGUSR2 stalls the loop for 3 s, as a wedged daemon would); SIGPIPE is
   // ignored.
   struct Signals {
     std::vector<uv_signal_t*> handles;
+    holdfast::ServiceNotifier* notifier = nullptr;
     holdfast::server::Server* server = nullptr;
     holdfast::server::Reloader* reloader = nullptr;
     holdfast::observe::AdminSocket* admin = nullptr;
@@ -281,6 +314,7 @@ int main(int argc, char** argv) {
     bool test_hooks = false;
   } signals;
   signals.server = &server;
+  signals.notifier = &notifier;
   signals.reloader = &reloader;
   signals.admin = admin.get();
   signals.commands = &admin_commands;
@@ -289,7 +323,10 @@ int main(int argc, char** argv) {
     auto* s = static_cast<Signals*>(handle->data);
     switch (signum) {
       case SIGHUP:
+        // systemctl reload (ExecReload= sends SIGHUP) waits for RELOADING=1 ... READY=1.
+        s->notifier->reloading("reloading the configuration");
         s->reloader->reload_now("SIGHUP");
+        s->notifier->ready(service_status(*s->server));
         return;
       case SIGUSR1:
         s->reloader->reload_now("SIGUSR1");
@@ -309,6 +346,8 @@ int main(int argc, char** argv) {
         break;
     }
     spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->notifier->stopping("draining in-flight queries");
+    s->notifier->close();
     if (s->admin != nullptr) s->admin->close();
     s->commands->close();
     s->reloader->close();
@@ -342,6 +381,7 @@ int main(int argc, char** argv) {
     }
   }
   reloader.close();
+  notifier.close();
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   ares_library_cleanup();
