@@ -144,7 +144,10 @@ LoadResult UdpLoad::run() {
 }
 
 std::uint64_t UdpLoad::send_budget(std::uint64_t now_ns, std::uint64_t start_ns) const noexcept {
-  std::uint64_t round_cap = sockets_.size() * static_cast<std::uint64_t>(options_.batch);
+  // Open loop: one batch per pass, so catching up after a stall (the load preempted) comes as
+  // batches spaced by the receive work rather than as one burst over every socket.
+  std::uint64_t round_cap = static_cast<std::uint64_t>(options_.batch);
+  if (options_.rate_qps <= 0) round_cap *= sockets_.size();
   if (options_.max_queries > 0) round_cap = std::min(round_cap, options_.max_queries - next_query_);
   if (options_.rate_qps > 0) {
     const double due = static_cast<double>(now_ns - start_ns) * options_.rate_qps / 1e9;
@@ -155,11 +158,10 @@ std::uint64_t UdpLoad::send_budget(std::uint64_t now_ns, std::uint64_t start_ns)
   return outstanding_ < window ? std::min(window - outstanding_, round_cap) : 0;
 }
 
-// Spreads `budget` over the sockets in turn, at most one batch each.
+// Sends `budget` as whole batches over the sockets in turn, at most one batch each: a small budget
+// goes out in one sendmmsg, and the next one on the next socket.
 void UdpLoad::send_some(std::uint64_t budget) noexcept {
-  const std::size_t per_socket =
-      std::min<std::size_t>(static_cast<std::size_t>(options_.batch),
-                            (budget + sockets_.size() - 1) / sockets_.size());
+  const auto per_socket = static_cast<std::size_t>(options_.batch);
   for (std::size_t tried = 0; tried < sockets_.size() && budget > 0; ++tried) {
     Socket& socket = sockets_[next_socket_];
     next_socket_ = (next_socket_ + 1) % sockets_.size();
