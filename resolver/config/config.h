@@ -125,6 +125,15 @@ struct ReloadConfig {
   std::chrono::milliseconds jitter{15'000};
 };
 
+// `chaos [VERSION] [AUTHORS...]` (CoreDNS's chaos plugin): CHAOS-class TXT answers for
+// version.bind/version.server (VERSION), authors.bind (AUTHORS) and hostname.bind/id.server (the
+// host name). Without it every CHAOS-class query is refused: nothing about the software or the
+// host is revealed, and none is ever forwarded.
+struct ChaosConfig {
+  std::string version;  // empty: "holdfast-" + the daemon's version
+  std::vector<std::string> authors;
+};
+
 // A directive that is parsed and validated but whose behaviour arrives in a later release.
 struct InactiveDirective {
   // "health", "prometheus", "reload", "loop", or "cache prefetch" / "cache serve_stale" for the
@@ -146,6 +155,7 @@ struct ServerBlock {
   std::optional<std::string> prometheus;         // address, e.g. ":9253"
   std::optional<std::string> admin;              // `admin unix:PATH`: the socket path
   std::optional<ReloadConfig> reload;
+  std::optional<ChaosConfig> chaos;
   bool loop = false;
   std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result
   UpstreamLimits upstream_limits;

@@ -153,6 +153,23 @@ void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContex
                                                                kDefaultPrometheusAddress);
 }
 
+void setup_chaos(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
+  expect_no_block(node, "directive 'chaos'");
+  ChaosConfig chaos;
+  for (std::size_t i = 0; i < node.args.size(); ++i) {
+    const Token& arg = node.args[i];
+    if (arg.text.empty() || arg.text.size() > 255) {
+      fail_at(arg.where, "chaos: each value must be 1 to 255 characters (one TXT string)");
+    }
+    if (i == 0) {
+      chaos.version = arg.text;
+    } else {
+      chaos.authors.push_back(arg.text);
+    }
+  }
+  block.chaos = std::move(chaos);
+}
+
 void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
   expect_no_block(node, "directive 'admin'");
   const Token& arg = expect_one_arg(node, "directive 'admin' expects unix:PATH");

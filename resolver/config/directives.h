@@ -36,6 +36,7 @@ void setup_health(const DirectiveNode& node, ServerBlock& block, BuildContext& c
 void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 // `admin unix:PATH`: the break-glass admin socket (process-wide; blocks that name one must agree).
 void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_chaos(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 

@@ -39,6 +39,7 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"persist", setup_persist, Occurrence::kOncePerBlock},
     DirectiveSpec{"upstream_limits", setup_upstream_limits, Occurrence::kOncePerBlock},
     DirectiveSpec{"admin", setup_admin, Occurrence::kOncePerBlock},
+    DirectiveSpec{"chaos", setup_chaos, Occurrence::kOncePerBlock},
 };
 
 struct Key {

@@ -127,6 +127,12 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << format_duration(limits.probe_interval) << ", probes " << limits.probes << "\n";
   if (block.prometheus) out << "  prometheus: " << *block.prometheus << "\n";
   if (block.admin) out << "  admin: unix:" << *block.admin << "\n";
+  if (block.chaos) {
+    out << "  chaos: version "
+        << (block.chaos->version.empty() ? "holdfast-VERSION" : block.chaos->version);
+    for (const std::string& author : block.chaos->authors) out << ", author " << author;
+    out << "\n";
+  }
   if (block.health) {
     out << "  health: " << *block.health << ", lameduck " << format_duration(block.health_lameduck)
         << "\n";

@@ -3,6 +3,7 @@
 #include "server/query_flight.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -16,6 +17,8 @@
 
 namespace holdfast::server {
 namespace {
+
+constexpr std::uint16_t kQtypeAny = 255;
 
 constexpr std::size_t kReplyBufferSize = dns::kMaxMessageSize + 512;
 constexpr std::uint16_t kRcodeBadVers = 16;  // RFC 6891 §9: extended rcode 1, header rcode 0
@@ -39,6 +42,8 @@ QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOption
       options_(options),
       rng_(std::random_device{}()),
       reply_(kReplyBufferSize) {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
   uv_timer_init(loop_, &deadline_timer_);
   deadline_timer_.data = this;
   uv_timer_init(loop_, &refresh_timer_);
@@ -149,6 +154,20 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   const cache::CacheKey key(packet, query.question, {do_bit, query.header.cd()});
   Zone* zone = client.router ? client.router->route(key.name()) : nullptr;
   const std::uint16_t qtype = query.question.qtype;
+  if (query.question.qclass == kClassChaos || (zone != nullptr && qtype == kQtypeAny)) {
+    const LocalAnswer local = answer_locally(packet, parsed, zone ? zone->block : nullptr,
+                                             options_.version, hostname_, reply_);
+    if (local.kind == LocalKind::kRefuse) {
+      ++counters_.refused;
+      reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client, zone);
+      return;
+    }
+    if (local.kind == LocalKind::kAnswer) {
+      ++counters_.local_answers;
+      send(client, local.length, &query, packet, zone, observe::Responder::kNone);
+      return;
+    }
+  }
   if (zone == nullptr || qtype == dns::qtype::kAxfr || qtype == dns::qtype::kIxfr) {
     ++counters_.refused;
     reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client, zone);

@@ -23,6 +23,7 @@
 #include "dns/message.h"
 #include "observe/request_metrics.h"
 #include "server/client.h"
+#include "server/local_answers.h"
 #include "server/router.h"
 #include "upstream/forwarder.h"
 
@@ -31,6 +32,7 @@ namespace holdfast::server {
 struct PipelineOptions {
   std::size_t max_udp_payload = 1232;
   std::size_t max_pending_refreshes = 50'000;
+  std::string version = "holdfast";  // version.bind under `chaos` without a VERSION
 };
 
 // Why an answer went out stale (holdfast_stale_answers_total{reason}).
@@ -57,6 +59,7 @@ struct PipelineCounters {
   std::uint64_t formerr = 0;
   std::uint64_t notimp = 0;
   std::uint64_t refused = 0;
+  std::uint64_t local_answers = 0;  // CHAOS and ANY answered without the cache or the upstream
   std::uint64_t servfail = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
@@ -190,6 +193,7 @@ class QueryPipeline final : public upstream::CircuitListener {
   PipelineOptions options_;
   std::mt19937_64 rng_;
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
+  std::string hostname_;             // hostname.bind / id.server under `chaos`
   // Keyed by cache key; searched with the key's view (no allocation per lookup).
   std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>> flights_;
   std::uint64_t next_waiter_id_ = 1;

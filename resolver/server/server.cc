@@ -14,6 +14,13 @@
 namespace holdfast::server {
 namespace {
 
+PipelineOptions pipeline_options(const ServerOptions& server) {
+  PipelineOptions options;
+  options.max_udp_payload = server.max_udp_payload;
+  options.version = "holdfast-" + (server.version.empty() ? std::string("dev") : server.version);
+  return options;
+}
+
 std::string join(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (const std::string& item : items) {
@@ -44,7 +51,7 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, co
       clock_(clock),
       options_(options),
       seed_(options.seed != 0 ? options.seed : std::random_device{}()),
-      pipeline_(loop, clock, PipelineOptions{options.max_udp_payload}) {}
+      pipeline_(loop, clock, pipeline_options(options)) {}
 
 Server::~Server() {
   if (promoter_) promoter_->stop();  // its thread reads the store
