@@ -2,6 +2,7 @@
 // filled in. Built once at start; read-only afterwards.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -134,6 +135,29 @@ struct ChaosConfig {
   std::vector<std::string> authors;
 };
 
+// `acl [ZONES...] { ACTION [type QTYPE...] [net CIDR...] }` (CoreDNS's acl plugin). For a query
+// under ZONES (default: the block's), the first rule whose types and networks both match decides;
+// no rule matching allows. block → REFUSED with EDE 18 (Prohibited); filter → NOERROR without
+// answers, EDE 17 (Filtered); drop → no reply at all.
+enum class AclAction : std::uint8_t { kAllow, kBlock, kFilter, kDrop };
+
+struct AclNetwork {
+  std::uint8_t family = 0;  // AF_INET or AF_INET6
+  std::array<std::uint8_t, 16> address{};
+  std::uint8_t prefix_bits = 0;
+};
+
+struct AclRule {
+  AclAction action = AclAction::kAllow;
+  std::vector<std::uint16_t> types;  // empty: every type
+  std::vector<AclNetwork> nets;      // empty: every client
+};
+
+struct AclConfig {
+  std::vector<std::string> zones;  // empty: the block's zones
+  std::vector<AclRule> rules;
+};
+
 // A directive that is parsed and validated but whose behaviour arrives in a later release.
 struct InactiveDirective {
   // "health", "prometheus", "reload", "loop", or "cache prefetch" / "cache serve_stale" for the
@@ -156,6 +180,7 @@ struct ServerBlock {
   std::optional<std::string> admin;              // `admin unix:PATH`: the socket path
   std::optional<ReloadConfig> reload;
   std::optional<ChaosConfig> chaos;
+  std::vector<AclConfig> acl;
   bool loop = false;
   std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result
   UpstreamLimits upstream_limits;

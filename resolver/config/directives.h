@@ -37,6 +37,7 @@ void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContex
 // `admin unix:PATH`: the break-glass admin socket (process-wide; blocks that name one must agree).
 void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_chaos(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_acl(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 

@@ -40,6 +40,7 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"upstream_limits", setup_upstream_limits, Occurrence::kOncePerBlock},
     DirectiveSpec{"admin", setup_admin, Occurrence::kOncePerBlock},
     DirectiveSpec{"chaos", setup_chaos, Occurrence::kOncePerBlock},
+    DirectiveSpec{"acl", setup_acl, Occurrence::kRepeatable},
 };
 
 struct Key {

@@ -127,6 +127,15 @@ void write_block(std::ostream& out, const ServerBlock& block) {
       << format_duration(limits.probe_interval) << ", probes " << limits.probes << "\n";
   if (block.prometheus) out << "  prometheus: " << *block.prometheus << "\n";
   if (block.admin) out << "  admin: unix:" << *block.admin << "\n";
+  for (const AclConfig& acl : block.acl) {
+    static const char* const kActions[] = {"allow", "block", "filter", "drop"};
+    out << "  acl" << (acl.zones.empty() ? "" : " " + join(acl.zones, " ")) << ":";
+    for (const AclRule& rule : acl.rules) {
+      out << " " << kActions[static_cast<int>(rule.action)] << "(" << rule.types.size()
+          << " types, " << rule.nets.size() << " nets)";
+    }
+    out << "\n";
+  }
   if (block.chaos) {
     out << "  chaos: version "
         << (block.chaos->version.empty() ? "holdfast-VERSION" : block.chaos->version);

@@ -152,6 +152,24 @@ void cache_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
   }
 }
 
+void acl_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
+  FamilyBuilder allowed(out, "coredns_acl_allowed_requests_total",
+                        "Counter of DNS requests being allowed.", MetricType::Counter);
+  FamilyBuilder blocked(out, "coredns_acl_blocked_requests_total",
+                        "Counter of DNS requests being blocked.", MetricType::Counter);
+  FamilyBuilder filtered(out, "coredns_acl_filtered_requests_total",
+                         "Counter of DNS requests being filtered.", MetricType::Counter);
+  FamilyBuilder dropped(out, "coredns_acl_dropped_requests_total",
+                        "Counter of DNS requests being dropped.", MetricType::Counter);
+  for (const AclMetrics& a : s.acls) {
+    auto labels = [&] { return Labels{{"server", a.server}, {"zone", a.zones}, {"view", ""}}; };
+    allowed.counter(labels(), d(a.allowed));
+    blocked.counter(labels(), d(a.blocked));
+    filtered.counter(labels(), d(a.filtered));
+    dropped.counter(labels(), d(a.dropped));
+  }
+}
+
 void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
   FamilyBuilder requests(out, "coredns_forward_requests_total",
                          "Counter of requests made per upstream.", MetricType::Counter);
@@ -333,6 +351,7 @@ std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
   build.gauge({{"version", s.version}, {"revision", s.revision}, {"goversion", s.compiler}}, 1);
   dns_families(out, s);
   cache_families(out, s);
+  acl_families(out, s);
   forward_families(out, s);
   store_families(out, s.store);
   pipeline_families(out, s.pipeline);

@@ -35,6 +35,16 @@ struct CacheMetrics {
   std::uint64_t evictions_denial = 0;
 };
 
+// coredns_acl_* for one server block with `acl`.
+struct AclMetrics {
+  std::string server;
+  std::string zones;
+  std::uint64_t allowed = 0;
+  std::uint64_t blocked = 0;
+  std::uint64_t filtered = 0;
+  std::uint64_t dropped = 0;
+};
+
 // One upstream server of a forwarder group.
 struct UpstreamMetricsSnapshot {
   std::string to;  // "10.96.0.10:53"
@@ -103,6 +113,7 @@ struct MetricsSnapshot {
   std::string compiler;
   std::vector<ZoneRequests> zones;
   std::vector<CacheMetrics> caches;
+  std::vector<AclMetrics> acls;
   std::vector<ForwarderMetrics> forwarders;
   StoreMetrics store;
   PipelineMetrics pipeline;

@@ -68,6 +68,15 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       m.prefetch = zone->prefetches;
       m.served_stale = zone->served_stale;
     }
+    if (!zone->acl.empty()) {
+      observe::AclMetrics& m = out.acls.emplace_back();
+      m.server = server;
+      m.zones = join_zones(zone->block->zones);
+      m.allowed = zone->acl_allowed;
+      m.blocked = zone->acl_blocked;
+      m.filtered = zone->acl_filtered;
+      m.dropped = zone->acl_dropped;
+    }
     if (zone->forwarder) {
       const upstream::Forwarder& f = *zone->forwarder;
       const upstream::ForwarderCounters& c = f.counters();

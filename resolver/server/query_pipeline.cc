@@ -19,6 +19,8 @@ namespace holdfast::server {
 namespace {
 
 constexpr std::uint16_t kQtypeAny = 255;
+constexpr std::uint16_t kEdeFiltered = 17;  // RFC 8914
+constexpr std::uint16_t kEdeProhibited = 18;
 
 constexpr std::size_t kReplyBufferSize = dns::kMaxMessageSize + 512;
 constexpr std::uint16_t kRcodeBadVers = 16;  // RFC 6891 §9: extended rcode 1, header rcode 0
@@ -154,6 +156,25 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   const cache::CacheKey key(packet, query.question, {do_bit, query.header.cd()});
   Zone* zone = client.router ? client.router->route(key.name()) : nullptr;
   const std::uint16_t qtype = query.question.qtype;
+  if (zone != nullptr && !zone->acl.empty()) {
+    switch (zone->acl.decide(key.name(), qtype, client.peer)) {
+      case config::AclAction::kAllow:
+        ++zone->acl_allowed;
+        break;
+      case config::AclAction::kBlock:
+        ++zone->acl_blocked;
+        reply_error(packet, parsed, dns::Rcode::kRefused, kEdeProhibited, client, zone);
+        return;
+      case config::AclAction::kFilter:
+        ++zone->acl_filtered;
+        reply_error(packet, parsed, dns::Rcode::kNoError, kEdeFiltered, client, zone);
+        return;
+      case config::AclAction::kDrop:
+        ++zone->acl_dropped;
+        client.sink->query_done(client);
+        return;
+    }
+  }
   if (query.question.qclass == kClassChaos || (zone != nullptr && qtype == kQtypeAny)) {
     const LocalAnswer local = answer_locally(packet, parsed, zone ? zone->block : nullptr,
                                              options_.version, hostname_, reply_);

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "dns/wire.h"
 #include "observe/request_metrics.h"
+#include "server/acl.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -36,6 +37,12 @@ struct Zone {
   StalePolicy stale;
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
   std::string name;                                // "cluster.local.:53", for logs
+  Acl acl;                                         // the block's `acl` rules, compiled
+  // coredns_acl_{allowed,blocked,filtered,dropped}_requests_total (only with `acl`).
+  std::uint64_t acl_allowed = 0;
+  std::uint64_t acl_blocked = 0;
+  std::uint64_t acl_filtered = 0;
+  std::uint64_t acl_dropped = 0;
   // Counted on the loop for coredns_cache_{served_stale,prefetch}_total.
   std::uint64_t served_stale = 0;
   std::uint64_t prefetches = 0;

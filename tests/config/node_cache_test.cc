@@ -159,8 +159,9 @@ TEST(NodeCacheFlags, SummaryMarksNodeSetupFlagsActive) {
             "-metrics-listen-address 0.0.0.0:9353: active (coredns_nodecache_setup_errors_total)");
   EXPECT_EQ(lines[11], "-skipteardown=false: active (removed at exit)");
   EXPECT_EQ(lines[13],
-            "-dns.port 53: active for stubDomain blocks and the iptables rules; the default port "
-            "of other blocks: accepted, not active yet");
+            "-dns.port 53: active (stubDomain blocks, the iptables rules and every server block "
+            "key without a port)");
+  EXPECT_EQ(lines[12], "-pidfile (none)");
   const std::vector<std::string> off = node_cache_flag_summary(
       split_ok({"-localip=::1", "-setupinterface=false", "-setupiptables=false"}).flags);
   EXPECT_EQ(off[5], "-setupinterface=false: active (nothing to set up)");
