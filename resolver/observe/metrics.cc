@@ -194,7 +194,8 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
                        "Misses that waited in the admission queue.", MetricType::Counter);
   FamilyBuilder rejected(
       out, "holdfast_upstream_queue_rejects_total",
-      "Misses answered SERVFAIL by the admission queue, by reason (full, expired).",
+      "Misses answered SERVFAIL by the admission queue, by reason (full; displaced: a full queue "
+      "shed the biggest client's newest for another client; expired).",
       MetricType::Counter);
   FamilyBuilder limited(out, "holdfast_upstream_rate_limited_total",
                         "Admissions refused by upstream_limits (qps, burst, max_inflight).",
@@ -242,7 +243,8 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
     inflight.gauge(group, d(f.inflight));
     queue.gauge(group, d(f.queue_length));
     queued.counter(group, d(f.queued));
-    rejected.counter({{"block", f.block}, {"reason", "full"}}, d(f.queue_full));
+    rejected.counter({{"block", f.block}, {"reason", "full"}}, d(f.queue_full - f.queue_displaced));
+    rejected.counter({{"block", f.block}, {"reason", "displaced"}}, d(f.queue_displaced));
     rejected.counter({{"block", f.block}, {"reason", "expired"}}, d(f.queue_expired));
     limited.counter(group, d(f.limited));
     circuit.gauge(group, f.circuit_open ? 1 : 0);

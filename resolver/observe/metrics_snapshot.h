@@ -68,6 +68,7 @@ struct ForwarderMetrics {
   std::uint64_t queue_length = 0;
   std::uint64_t queued = 0;
   std::uint64_t queue_full = 0;
+  std::uint64_t queue_displaced = 0;  // of queue_full: shed from the biggest client
   std::uint64_t queue_expired = 0;
   std::uint64_t limited = 0;
   std::uint64_t probes = 0;

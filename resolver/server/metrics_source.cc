@@ -102,6 +102,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       m.queue_length = f.queue_length();
       m.queued = c.queued;
       m.queue_full = c.queue_full;
+      m.queue_displaced = c.queue_displaced;
       m.queue_expired = c.queue_expired;
       m.limited = c.limited;
       m.probes = c.probes;

@@ -2,6 +2,8 @@
 // fresh or stale answers, the verify-mode client timers, and refreshes spread over a recovery.
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include "dns/header.h"
@@ -26,6 +28,24 @@ constexpr std::int64_t kRefreshRetryMs = 100;
 
 QueryPipeline::~QueryPipeline() = default;  // here, where Flight is complete
 
+std::uint64_t client_key(const ClientRef& client) noexcept {
+  // FNV-1a over the address family and bytes (not the port): one client is one host.
+  const std::uint8_t* bytes = nullptr;
+  std::size_t len = 0;
+  if (client.peer.ss_family == AF_INET) {
+    bytes = reinterpret_cast<const std::uint8_t*>(
+        &reinterpret_cast<const sockaddr_in&>(client.peer).sin_addr);
+    len = 4;
+  } else if (client.peer.ss_family == AF_INET6) {
+    bytes = reinterpret_cast<const std::uint8_t*>(
+        &reinterpret_cast<const sockaddr_in6&>(client.peer).sin6_addr);
+    len = 16;
+  }
+  std::uint64_t hash = 0xcbf29ce484222325ULL ^ client.peer.ss_family;
+  for (std::size_t i = 0; i < len; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  return hash | 1;  // never 0, which is the daemon itself
+}
+
 std::vector<std::uint8_t> QueryPipeline::upstream_query_for(dns::Bytes packet,
                                                             const dns::QueryView& query) {
   std::vector<std::uint8_t> out(dns::kHeaderSize + dns::kMaxNameWireLen + 4 + 32);
@@ -48,7 +68,7 @@ void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
   if (first != nullptr) join(*raw, first->packet, first->client, first->deadline_ms);
   // `raw` may be gone after either call; its query_ lives as long as the flight.
   if (send == Send::kMayQueue) {
-    zone.forwarder->submit(raw->query_, raw);
+    zone.forwarder->submit(raw->query_, raw, first != nullptr ? client_key(first->client) : 0);
   } else {
     zone.forwarder->resolve(raw->query_, raw);
   }

@@ -87,6 +87,10 @@ struct PipelineCounters {
 enum class StaleMode : std::uint8_t { kAuto, kForce, kOff };
 const char* to_string(StaleMode mode) noexcept;
 
+// Who asked, for the upstream queue's fairness between clients: a hash of the client's address
+// (not its port), never 0.
+std::uint64_t client_key(const ClientRef& client) noexcept;
+
 // Loop-bound: every call on the loop given at construction.
 class QueryPipeline final : public upstream::CircuitListener {
  public:

@@ -52,6 +52,7 @@ struct ForwarderCounters {
   std::uint64_t limited = 0;           // admissions refused by upstream_limits
   std::uint64_t queued = 0;            // misses that waited in the admission queue
   std::uint64_t queue_full = 0;        // misses rejected: the queue was full
+  std::uint64_t queue_displaced = 0;   // of those, the biggest client's newest, shed for another
   std::uint64_t queue_expired = 0;     // misses rejected: their wait ran out
   std::uint64_t queue_peak = 0;        // the longest the queue has been
   std::uint64_t degraded_periods = 0;  // times the upstream answered SERVFAIL to everything
@@ -105,7 +106,9 @@ class Forwarder {
   // FIFO order until they do (or, while the circuit is open, until a probe slot is free). The
   // handler gets kRejected — possibly before submit() returns — when the queue is full or the
   // wait runs out. `query` is not copied until it is sent: it must live until the handler runs.
-  void submit(dns::Bytes query, AnswerHandler* handler);
+  // `client` identifies who asked (client_key(), 0 for the daemon's own refreshes): waiting misses
+  // take turns between clients, and a full queue sheds the biggest client's newest first.
+  void submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client = 0);
 
   // Every server is down: stale answers go out at once, misses are probes or wait.
   bool circuit_open() const noexcept { return circuit_.open(); }

@@ -69,7 +69,7 @@ bool Forwarder::admit() noexcept {
   return false;
 }
 
-void Forwarder::submit(dns::Bytes query, AnswerHandler* handler) {
+void Forwarder::submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client) {
   const std::int64_t now = clock_.monotonic_ms();
   // Nothing overtakes a miss that already waits.
   if (queue_.empty() && may_send_queued(now)) {
@@ -81,7 +81,9 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler) {
   const std::int64_t wait_ms = circuit_.open()
                                    ? std::min(options_.queue_wait, options_.probe_interval).count()
                                    : options_.queue_wait.count();
-  if (closed_ || !queue_.push({query, handler, now + wait_ms})) {
+  std::optional<AdmissionQueue::Entry> displaced;
+  if (closed_ ||
+      !queue_.push({query, handler, now + wait_ms, client, 0}, closed_ ? nullptr : &displaced)) {
     ++counters_.queue_full;
     if (!queue_saturated_ && !closed_) {
       queue_saturated_ = true;
@@ -94,6 +96,12 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler) {
     ++rejected_while_saturated_;
     reject(handler, closed_ ? UpstreamStatus::kCancelled : UpstreamStatus::kRejected);
     return;
+  }
+  if (displaced) {
+    // The queue is full and the biggest client's newest miss makes room for another client's.
+    ++counters_.queue_full;
+    ++counters_.queue_displaced;
+    reject(displaced->handler, UpstreamStatus::kRejected);
   }
   ++counters_.queued;
   counters_.queue_peak = std::max<std::uint64_t>(counters_.queue_peak, queue_.size());

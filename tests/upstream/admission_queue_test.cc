@@ -173,3 +173,68 @@ TEST_F(AdmissionQueueTest, NextDeadlineFollowsEntriesPushedAfterTakingExpiredOne
 
 }  // namespace
 }  // namespace holdfast::upstream
+
+namespace holdfast::upstream {
+namespace {
+
+class FairQueueTest : public AdmissionQueueTest {
+ protected:
+  AdmissionQueue::Entry from(std::size_t i, std::uint64_t client, std::int64_t deadline = 1000) {
+    AdmissionQueue::Entry e = entry(i, deadline);
+    e.client = client;
+    return e;
+  }
+};
+
+TEST_F(FairQueueTest, ClientsTakeTurnsWhateverTheirArrivalOrder) {
+  AdmissionQueue queue(10);
+  for (std::size_t i = 0; i < 4; ++i) ASSERT_TRUE(queue.push(from(i, 7)));  // a flood first
+  ASSERT_TRUE(queue.push(from(4, 9)));
+  ASSERT_TRUE(queue.push(from(5, 9)));
+  EXPECT_EQ(queue.clients(), 2u);
+  // 7, 9, 7, 9, 7, 7: the second client's misses do not wait behind the whole flood.
+  EXPECT_EQ(indexes(drain(queue)), (std::vector<std::size_t>{0, 4, 1, 5, 2, 3}));
+}
+
+TEST_F(FairQueueTest, AFullQueueShedsTheBiggestClientsNewestForAnotherClient) {
+  AdmissionQueue queue(4);
+  for (std::size_t i = 0; i < 4; ++i) ASSERT_TRUE(queue.push(from(i, 7)));
+  std::optional<AdmissionQueue::Entry> displaced;
+  ASSERT_TRUE(queue.push(from(4, 9), &displaced));
+  ASSERT_TRUE(displaced);
+  EXPECT_EQ(indexes({*displaced}), std::vector<std::size_t>{3});
+  EXPECT_EQ(queue.size(), 4u);
+  EXPECT_EQ(indexes(drain(queue)), (std::vector<std::size_t>{0, 4, 1, 2}));
+}
+
+TEST_F(FairQueueTest, ASingleClientBurstKeepsEveryPlaceAndIsRefusedOnlyPastThem) {
+  AdmissionQueue queue(3);
+  std::optional<AdmissionQueue::Entry> displaced;
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(queue.push(from(i, 7), &displaced));
+  EXPECT_FALSE(queue.push(from(3, 7), &displaced));  // its own entries are not shed
+  EXPECT_FALSE(displaced);
+  // Two clients with equal shares do not evict each other back and forth.
+  AdmissionQueue even(2);
+  ASSERT_TRUE(even.push(from(0, 7), &displaced));
+  ASSERT_TRUE(even.push(from(1, 9), &displaced));
+  EXPECT_FALSE(even.push(from(2, 9), &displaced));
+  EXPECT_FALSE(displaced);
+}
+
+TEST_F(FairQueueTest, ExpiredEntriesComeBackOldestFirstAcrossClients) {
+  AdmissionQueue queue(8);
+  queue.push(from(0, 7, 100));
+  queue.push(from(1, 9, 100));
+  queue.push(from(2, 7, 100));
+  queue.push(from(3, 9, 500));
+  std::vector<AdmissionQueue::Entry> expired;
+  queue.take_expired(100, expired);
+  EXPECT_EQ(indexes(expired), (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(queue.size(), 1u);
+  EXPECT_EQ(queue.clients(), 1u);
+  EXPECT_EQ(queue.next_deadline_ms(), 500);
+  EXPECT_EQ(indexes(drain(queue)), std::vector<std::size_t>{3});
+}
+
+}  // namespace
+}  // namespace holdfast::upstream
