@@ -292,13 +292,8 @@ int main(int argc, char** argv) {
     spdlog::error("admin socket: {}; running without it", opened.error().message);
   }
 
-  // systemd (Type=notify): ready once the listeners are bound, the store is open and the admin
-  // socket is up; WATCHDOG=1 from the loop when the unit sets WatchdogSec=. No-ops elsewhere.
+  // systemd (Type=notify): READY=1 below, once the signal handlers are in place too.
   holdfast::ServiceNotifier notifier(loop);
-  notifier.ready(service_status(server));
-  if (const std::uint64_t usec = notifier.start_watchdog(); usec > 0) {
-    spdlog::info("systemd watchdog: keep-alive every {} ms", usec / 1000);
-  }
 
   // Signals (README "Signals"): SIGTERM/SIGINT stop accepting, drain, close everything, and
   // uv_run then returns; SIGHUP and SIGUSR1 reload; SIGUSR2 and SIGALRM are logged and ignored
@@ -373,6 +368,12 @@ int main(int argc, char** argv) {
       uv_unref(reinterpret_cast<uv_handle_t*>(handle));
     }
     signals.handles.push_back(handle);
+  }
+  // Ready: listeners bound, store open, admin socket up, and a SIGTERM from systemd right after
+  // READY=1 drains instead of killing. WATCHDOG=1 from the loop when the unit sets WatchdogSec=.
+  notifier.ready(service_status(server));
+  if (const std::uint64_t usec = notifier.start_watchdog(); usec > 0) {
+    spdlog::info("systemd watchdog: keep-alive every {} ms", usec / 1000);
   }
   uv_run(loop, UV_RUN_DEFAULT);
   for (uv_signal_t* h : signals.handles) {
