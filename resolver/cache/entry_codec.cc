@@ -123,7 +123,7 @@ std::optional<DecodedEntry> decode_entry(std::string_view bytes) {
 std::optional<EntryTimes> peek_entry_times(std::string_view bytes) {
   auto head = check(bytes);
   if (!head) return std::nullopt;
-  return EntryTimes{head->stored_at, head->ttl, head->last_used};
+  return EntryTimes{head->stored_at, head->ttl, head->last_used, head->kind};
 }
 
 }  // namespace holdfast::cache

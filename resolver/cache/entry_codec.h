@@ -45,6 +45,7 @@ struct EntryTimes {
   std::int64_t stored_at_seconds = 0;
   std::uint32_t ttl_seconds = 0;
   std::int64_t last_used_seconds = 0;
+  EntryKind kind = EntryKind::kUncacheable;
 };
 std::optional<EntryTimes> peek_entry_times(std::string_view bytes);
 

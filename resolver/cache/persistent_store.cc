@@ -18,7 +18,7 @@ namespace holdfast::cache {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::size_t kDeletesPerTxn = 5000;
+constexpr std::size_t kDeletesPerTxn = 64;
 
 std::string format_value() {
   return std::to_string(kEntryFormatVersion);
@@ -451,27 +451,36 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
       kDeletesPerTxn, expired);
   counters_.evicted_expired.fetch_add(expired, std::memory_order_relaxed);
 
-  // Then the least recently used, down to the low-water mark.
+  // Then the least recently used, down to the low-water mark — negative answers (NXDOMAIN,
+  // NODATA, SERVFAIL) before any positive one, so a flood of junk names (water torture) cannot
+  // push out the names that resolve. The order key: kind class first, then the last use.
   std::uint64_t evicted_lru = 0;
+  std::uint64_t evicted_negative = 0;
   const double target = low_water * static_cast<double>(map);
   const std::size_t used_now = env_.used_bytes();
+  auto order = [](const EntryTimes& times) {
+    const std::uint64_t positive = times.kind == EntryKind::kSuccess ? 1 : 0;
+    const auto used =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(times.last_used_seconds, 0));
+    return (positive << 62) | (used & ((std::uint64_t{1} << 62) - 1));
+  };
   if (err.status == LmdbStatus::kOk && static_cast<double>(used_now) > target) {
-    std::vector<std::int64_t> last_used;
+    std::vector<std::uint64_t> ranks;
     {
       LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
       txn.for_each(env_.answers(), [&](std::string_view, std::string_view value) {
-        if (auto times = peek_entry_times(value)) last_used.push_back(times->last_used_seconds);
+        if (auto times = peek_entry_times(value)) ranks.push_back(order(*times));
         return true;
       });
     }
-    if (!last_used.empty()) {
+    if (!ranks.empty()) {
       const double keep = target / static_cast<double>(used_now);
       std::size_t drop =
-          last_used.size() - static_cast<std::size_t>(keep * static_cast<double>(last_used.size()));
-      drop = std::clamp<std::size_t>(drop, 1, last_used.size());
-      std::nth_element(last_used.begin(), last_used.begin() + static_cast<std::ptrdiff_t>(drop - 1),
-                       last_used.end());
-      const std::int64_t cutoff = last_used[drop - 1];
+          ranks.size() - static_cast<std::size_t>(keep * static_cast<double>(ranks.size()));
+      drop = std::clamp<std::size_t>(drop, 1, ranks.size());
+      std::nth_element(ranks.begin(), ranks.begin() + static_cast<std::ptrdiff_t>(drop - 1),
+                       ranks.end());
+      const std::uint64_t cutoff = ranks[drop - 1];
       std::uint64_t lru = 0;
       std::uint64_t budget = drop;
       err = delete_matching(
@@ -479,7 +488,8 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
           [&](std::string_view key, std::string_view value) {
             if (budget == 0 || pinned(key)) return false;
             auto times = peek_entry_times(value);
-            if (times && times->last_used_seconds > cutoff) return false;
+            if (times && order(*times) > cutoff) return false;
+            if (times && times->kind != EntryKind::kSuccess) ++evicted_negative;
             --budget;
             return true;
           },
@@ -490,9 +500,9 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
   }
   if (expired + evicted_lru > 0) {
     spdlog::info(
-        "persist {}: evicted {} expired and {} least recently used answers ({} of {} KiB "
-        "were in use)",
-        options_.dir, expired, evicted_lru, used / 1024, map / 1024);
+        "persist {}: evicted {} expired and {} least recently used answers ({} of them "
+        "negative; {} of {} KiB were in use)",
+        options_.dir, expired, evicted_lru, evicted_negative, used / 1024, map / 1024);
   }
   if (err.status == LmdbStatus::kMapFull) {
     // Even deletes found no free page: empty the store rather than stop serving.

@@ -103,6 +103,41 @@ TEST_F(PersistentStoreTest, FillingFarBeyondTheSizeKeepsWorkingAndUnderTheSize) 
   EXPECT_LE(size, options_.size_bytes);
 }
 
+TEST_F(PersistentStoreTest, AFloodOfNegativeAnswersCannotEvictThePositiveOnes) {
+  // Water torture: 500 names that resolve, then 60,000 junk NXDOMAINs into an 8 MiB store. The
+  // junk is newer, but negative answers go first: every positive answer stays.
+  options_.size_bytes = 8 << 20;
+  options_.queue_capacity = 100'000;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 500; ++i) store->put("good-" + std::to_string(i), entry());
+  store->flush();
+  ASSERT_TRUE(store->get("good-0"));
+  const Entry junk =
+      *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{}, clock_.wall_seconds());
+  ASSERT_EQ(junk.kind, EntryKind::kDenial);
+  for (int i = 0; i < 60'000; ++i) {
+    store->put("junk-" + std::to_string(i), junk);
+    if (i % 1000 == 0) clock_.advance_seconds(1);
+    // In steps the writer keeps up with (one burst of 20,000 into a small map reaches the last
+    // resort, which empties the store).
+    if (i % 100 == 99) store->flush();
+  }
+  store->flush();
+  EXPECT_GT(store->counters().evicted_lru.load(), 0u);
+  int kept = 0;
+  for (int i = 0; i < 500; ++i) kept += store->get("good-" + std::to_string(i)) ? 1 : 0;
+  int scanned = 0;
+  store->scan_times([&](std::string_view key, const EntryTimes&) {
+    scanned += key.substr(0, 5) == "good-" ? 1 : 0;
+    return true;
+  });
+  EXPECT_EQ(scanned, 500);
+  EXPECT_EQ(kept, 500) << "lru " << store->counters().evicted_lru.load() << " expired "
+                       << store->counters().evicted_expired.load() << " entries "
+                       << store->entry_count() << " map_full " << store->counters().map_full.load();
+  EXPECT_TRUE(store->get("junk-59999"));  // the newest junk stays while there is room
+}
+
 TEST_F(PersistentStoreTest, EvictionRemovesEntriesPastMaxStaleFirst) {
   options_.size_bytes = 1 << 20;
   options_.max_stale_seconds = 10;
