@@ -195,6 +195,9 @@ struct Config {
   // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
   // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).
   std::vector<std::string> warnings;
+  // resolv.conf files `forward` read its nameservers from: when one changes (a DHCP lease, a VPN),
+  // the configuration is read again (server/reloader.h).
+  std::vector<std::string> files_read;
 };
 
 struct ParseOptions {

@@ -20,7 +20,7 @@ Result<Config> parse_corefile_with(std::string_view text, const std::string& fil
     const TokenStream stream = load_tokens(text, file_name, config.warnings);
     const std::vector<BlockNode> nodes = parse_blocks(stream);
     if (nodes.empty()) return fail(file_name + ": no server blocks");
-    BuildContext context{options, empty_resolv_conf, config.warnings};
+    BuildContext context{options, empty_resolv_conf, config.warnings, &config.files_read};
     config.blocks = build_server_blocks(nodes, context);
     reject_forwarding_loops(config.blocks);
     config.persist = resolve_persist(config.blocks, options);

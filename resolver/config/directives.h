@@ -20,6 +20,7 @@ struct BuildContext {
   const ParseOptions& options;
   EmptyResolvConf empty_resolv_conf = EmptyResolvConf::kError;
   std::vector<std::string>& warnings;
+  std::vector<std::string>* files_read = nullptr;  // resolv.conf files read (Config::files_read)
 };
 
 using DirectiveSetup = void (*)(const DirectiveNode& node, ServerBlock& block,

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <algorithm>
+
 #include "config/address.h"
 #include "config/arguments.h"
 #include "config/config_error.h"
@@ -41,6 +43,11 @@ std::vector<Endpoint> read_destination_file(const Token& token, BuildContext& co
     fail_at(token.where, "forward: '" + token.text + "' is not an IP address or a file");
   }
   const bool use_glibc_default = context.empty_resolv_conf == EmptyResolvConf::kUseGlibcDefault;
+  if (context.files_read != nullptr &&
+      std::find(context.files_read->begin(), context.files_read->end(), path) ==
+          context.files_read->end()) {
+    context.files_read->push_back(path);
+  }
   Result<std::vector<Endpoint>> servers = read_resolv_conf(path);
   if (!servers) {
     if (use_glibc_default) return glibc_default(token, path, context);

@@ -13,6 +13,8 @@
 namespace holdfast::server {
 namespace {
 
+constexpr std::uint64_t kFilesCheckMs = 1000;  // a changed resolv.conf is followed within ~1 s
+
 std::uint64_t content_hash(const std::string& text) {
   return std::hash<std::string>{}(text);
 }
@@ -32,12 +34,22 @@ Reloader::Reloader(uv_loop_t* loop, Server& server, ReloadSource source, std::st
   // Neither keeps the loop alive: the listeners do.
   uv_unref(reinterpret_cast<uv_handle_t*>(&watch_timer_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&sync_timer_));
+  uv_timer_init(loop_, &files_timer_);
+  files_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&files_timer_));
 }
 
 Reloader::~Reloader() = default;
 
 void Reloader::start() {
   arm_watch();
+  for (const std::string& path : server_.config().files_read) {
+    auto text = config::read_text_file(path);
+    file_hashes_[path] = text ? content_hash(*text) : 0;
+  }
+  uv_timer_start(
+      &files_timer_, [](uv_timer_t* t) noexcept { static_cast<Reloader*>(t->data)->on_files(); },
+      kFilesCheckMs, kFilesCheckMs);
   if (source_.node_cache) {
     const auto period = static_cast<std::uint64_t>(source_.sync_period.count());
     uv_timer_start(
@@ -47,6 +59,7 @@ void Reloader::start() {
 }
 
 void Reloader::close() noexcept {
+  close_member(reinterpret_cast<uv_handle_t*>(&files_timer_));
   close_member(reinterpret_cast<uv_handle_t*>(&watch_timer_));
   close_member(reinterpret_cast<uv_handle_t*>(&sync_timer_));
 }
@@ -83,6 +96,62 @@ void Reloader::on_watch() noexcept {
     spdlog::error("reload: {}", e.what());
   }
   arm_watch();
+}
+
+void Reloader::on_files() noexcept {
+  try {
+    std::string changed;
+    std::map<std::string, std::uint64_t> now;
+    for (const std::string& path : server_.config().files_read) {
+      auto text = config::read_text_file(path);
+      const std::uint64_t hash = text ? content_hash(*text) : 0;
+      now[path] = hash;
+      auto seen = file_hashes_.find(path);
+      if (seen != file_hashes_.end() && seen->second != hash && changed.empty()) changed = path;
+    }
+    file_hashes_ = std::move(now);
+    if (changed.empty()) return;
+    const std::string why = "forward: " + changed + " changed";
+    reload_config(why.c_str());
+    // Whatever the outcome, the files as they are now are the baseline: a refused change is not
+    // retried every second, only when a file changes again.
+    for (const std::string& path : server_.config().files_read) {
+      auto text = config::read_text_file(path);
+      file_hashes_[path] = text ? content_hash(*text) : 0;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}", e.what());
+  }
+}
+
+bool Reloader::reload_config(const char* why) noexcept {
+  try {
+    if (!source_.conf_path.empty()) {
+      Result<std::string> text = config::read_text_file(source_.conf_path);
+      if (!text) {
+        spdlog::error("{}: reload failed: {}; the running configuration stays", why,
+                      text.error().message);
+        return false;
+      }
+      return apply(*text, why);
+    }
+    spdlog::info("{}: reloading the embedded default configuration", why);
+    auto parsed = config::embedded_default(source_.parse_options);
+    if (!parsed) {
+      spdlog::error("reload: {}; the running configuration stays", parsed.error().message);
+      return false;
+    }
+    if (auto plan = server_.reload(std::make_shared<const config::Config>(std::move(*parsed)));
+        !plan) {
+      spdlog::error("{}; the running configuration stays", plan.error().message);
+      return false;
+    }
+    ++reloads_;
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("{}: reload failed: {}", why, e.what());
+    return false;
+  }
 }
 
 void Reloader::reload_now(const char* why) noexcept {

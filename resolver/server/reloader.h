@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -55,6 +56,10 @@ class Reloader {
   void arm_watch() noexcept;
   void on_watch() noexcept;
   void on_sync() noexcept;
+  // Every second: the resolv.conf files `forward` read; a change reloads the configuration so
+  // the forwarders follow (the cache and the sockets stay).
+  void on_files() noexcept;
+  bool reload_config(const char* why) noexcept;  // the Corefile, or the embedded default
 
   uv_loop_t* loop_;
   Server& server_;
@@ -66,6 +71,8 @@ class Reloader {
   std::optional<config::ReloadConfig> watching_;
   uv_timer_t watch_timer_{};
   uv_timer_t sync_timer_{};
+  uv_timer_t files_timer_{};
+  std::map<std::string, std::uint64_t> file_hashes_;  // of the files_read last seen
   std::uint64_t reloads_ = 0;
 };
 
