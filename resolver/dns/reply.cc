@@ -15,6 +15,13 @@ constexpr std::size_t kCountsOffset = 6;  // ANCOUNT, NSCOUNT, ARCOUNT: three 16
 
 std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rcode rcode,
                               std::optional<std::uint16_t> ede_code, MutableBytes out) noexcept {
+  return write_extended_error_reply(query_packet, parsed, static_cast<std::uint16_t>(rcode),
+                                    ede_code, out);
+}
+
+std::size_t write_extended_error_reply(Bytes query_packet, const ParsedQuery& parsed,
+                                       std::uint16_t rcode12, std::optional<std::uint16_t> ede_code,
+                                       MutableBytes out) noexcept {
   // Too short to answer, or a response (answering would start a reflection loop).
   if (parsed.error == QueryError::kNoHeader || parsed.error == QueryError::kIsResponse) return 0;
   if (query_packet.size() < kHeaderSize || out.size() < kHeaderSize) return 0;
@@ -29,6 +36,7 @@ std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rco
     opt->udp_size = kDefaultMaxUdpPayload;
     opt->do_bit = query.opt->do_bit;
     opt->ede_code = ede_code;  // RFC 8914: EDE only travels inside an OPT the client asked for
+    opt->extended_rcode = static_cast<std::uint8_t>(rcode12 >> 4);
   }
   const std::size_t needed = kHeaderSize + question_len + (opt ? opt_record_size(*opt) : 0);
   if (out.size() < needed) return 0;
@@ -40,9 +48,9 @@ std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rco
   }
   Header header;
   header.id = query.header.id;
-  header.flags = static_cast<std::uint16_t>(
-      (query.header.flags & (kOpcodeMask | flag::kRd | flag::kCd)) | flag::kQr | flag::kRa |
-      (static_cast<std::uint16_t>(rcode) & kRcodeMask));
+  header.flags =
+      static_cast<std::uint16_t>((query.header.flags & (kOpcodeMask | flag::kRd | flag::kCd)) |
+                                 flag::kQr | flag::kRa | (rcode12 & kRcodeMask));
   header.qdcount = has_question ? 1 : 0;
   header.arcount = opt ? 1 : 0;
   write_header(out, header);

@@ -19,6 +19,15 @@ namespace holdfast::dns {
 std::size_t write_error_reply(Bytes query_packet, const ParsedQuery& parsed, Rcode rcode,
                               std::optional<std::uint16_t> ede_code, MutableBytes out) noexcept;
 
+// RFC 6891 §9: BADVERS (16) is an extended rcode — 0 in the header, 1 in the OPT's upper rcode.
+inline constexpr std::uint16_t kRcodeBadVers = 16;
+
+// As write_error_reply, with a 12-bit rcode: the low 4 bits go in the header, the upper 8 in the
+// OPT record (present whenever the client sent one; without it only the low bits can travel).
+std::size_t write_extended_error_reply(Bytes query_packet, const ParsedQuery& parsed,
+                                       std::uint16_t rcode12, std::optional<std::uint16_t> ede_code,
+                                       MutableBytes out) noexcept;
+
 // What a reply to `query` may carry, from its OPT (RFC 6891 §6.2.5): 512 without OPT, else the
 // advertised size clamped to [512, max_udp_payload].
 std::size_t udp_limit(const QueryView& query, std::size_t max_udp_payload) noexcept;

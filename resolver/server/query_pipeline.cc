@@ -23,7 +23,6 @@ constexpr std::uint16_t kEdeFiltered = 17;  // RFC 8914
 constexpr std::uint16_t kEdeProhibited = 18;
 
 constexpr std::size_t kReplyBufferSize = dns::kMaxMessageSize + 512;
-constexpr std::uint16_t kRcodeBadVers = 16;  // RFC 6891 §9: extended rcode 1, header rcode 0
 
 // The header flags a client sees: the upstream's answer flags with the client's RD and CD, AA
 // cleared (a cache is not authoritative) and AD only for clients that asked for it (RFC 6840 §5.8).
@@ -148,8 +147,14 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   }
   const dns::QueryView& query = parsed.query;
   if (query.edns_bad_version) {
-    reply_error(packet, parsed, static_cast<dns::Rcode>(kRcodeBadVers & 0x0f), std::nullopt,
-                client);
+    // RFC 6891 §6.1.3: an unknown EDNS version gets BADVERS (written by dns/), nothing else.
+    const std::size_t len =
+        dns::write_extended_error_reply(packet, parsed, dns::kRcodeBadVers, std::nullopt, reply_);
+    if (len == 0) {
+      client.sink->query_done(client);
+      return;
+    }
+    send(client, len, &query, packet, nullptr, observe::Responder::kNone);
     return;
   }
   const bool do_bit = query.opt && query.opt->do_bit;
@@ -375,12 +380,6 @@ void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parse
   if (len == 0) {
     client.sink->query_done(client);
     return;
-  }
-  if (parsed.error == dns::QueryError::kNone && parsed.query.edns_bad_version && parsed.query.opt) {
-    // BADVERS: the upper 8 bits of the 12-bit rcode live in the OPT TTL's first byte.
-    dns::OptToWrite opt;
-    const std::size_t opt_start = len - dns::opt_record_size(opt);
-    reply_[opt_start + 5] = static_cast<std::uint8_t>(kRcodeBadVers >> 4);
   }
   send(client, len, parsed.error == dns::QueryError::kNone ? &parsed.query : nullptr, packet, zone,
        observe::Responder::kNone);

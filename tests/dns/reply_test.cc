@@ -60,6 +60,20 @@ TEST(WriteErrorReply, AddsOurOptWithTheClientsDoBit) {
   EXPECT_EQ(error_reply(kQueryWithOpt, Rcode::kServFail), expected);
 }
 
+TEST(WriteExtendedErrorReply, BadversSplitsBetweenTheHeaderAndTheOpt) {
+  const ParsedQuery parsed = parse_query(kQueryWithOpt);
+  Wire out(1232);
+  out.resize(write_extended_error_reply(kQueryWithOpt, parsed, kRcodeBadVers, {}, out));
+  const Wire expected = {
+      0xbe, 0xef, 0x81, 0x90, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,              // rcode 0
+      0x03, 'W',  'w',  'W',  0x01, 'x',  0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x29,  // OPT
+      0x04, 0xd0,              // UDP size
+      0x01, 0x00, 0x80, 0x00,  // extended rcode 1 (BADVERS = 16), version 0, DO
+      0x00, 0x00,
+  };
+  EXPECT_EQ(out, expected);
+}
+
 TEST(WriteErrorReply, CarriesTheEdeCodeInTheOpt) {
   const Wire reply = error_reply(kQueryWithOpt, Rcode::kServFail, ede::kNoReachableAuthority);
   const Wire expected_opt = {
