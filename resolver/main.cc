@@ -81,13 +81,19 @@ std::string service_status(const holdfast::server::Server& server) {
   return line;
 }
 
+// Signals whose default action would end the process and that mean nothing to holdfast: each is
+// logged and ignored (SIGUSR2 stalls the loop under --test-hooks). SIGHUP and SIGUSR1 reload.
+constexpr int kIgnoredUntilHandled[] = {SIGHUP,  SIGUSR1, SIGUSR2, SIGALRM, SIGPWR,   SIGVTALRM,
+                                        SIGPROF, SIGIO,   SIGXFSZ, SIGXCPU, SIGSTKFLT};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Until the loop's handlers are in place (and again once they are closed at shutdown), the
   // signals that would kill a process by default are ignored: no signal stops holdfast by
   // surprise (README "Signals").
-  for (int signum : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE}) signal(signum, SIG_IGN);
+  for (int signum : kIgnoredUntilHandled) signal(signum, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{"holdfast: a node-local DNS cache that keeps answering when its upstream is down"};
   std::string conf_path;
   bool check_config = false;
@@ -334,13 +340,15 @@ int main(int argc, char** argv) {
         }
         spdlog::info("received SIGUSR2; ignored");
         return;
-      case SIGALRM:
-        spdlog::info("received SIGALRM; ignored");
-        return;
-      default:
+      case SIGTERM:
+      case SIGINT:
+      case SIGQUIT:
         break;
+      default:
+        spdlog::info("received SIG{}; ignored", sigabbrev_np(signum));
+        return;
     }
-    spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    spdlog::info("received SIG{}, shutting down", sigabbrev_np(signum));
     s->notifier->stopping("draining in-flight queries");
     s->notifier->close();
     if (s->admin != nullptr) s->admin->close();
@@ -354,11 +362,13 @@ int main(int argc, char** argv) {
     }
     // libuv restores the default action when it stops watching a signal: ignore them instead,
     // so a SIGHUP during the drain does not kill us. A second SIGTERM/SIGINT still stops at once.
-    for (int ignored : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}) signal(ignored, SIG_IGN);
+    for (int ignored : kIgnoredUntilHandled) signal(ignored, SIG_IGN);
   };
-  constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM};
-  std::vector<uv_signal_t> signal_handles(std::size(kSignals));
-  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+  // SIGQUIT stops as SIGTERM does (drain, flush the store), instead of dumping core.
+  std::vector<int> kSignals = {SIGTERM, SIGINT, SIGQUIT};
+  kSignals.insert(kSignals.end(), std::begin(kIgnoredUntilHandled), std::end(kIgnoredUntilHandled));
+  std::vector<uv_signal_t> signal_handles(kSignals.size());
+  for (std::size_t i = 0; i < kSignals.size(); ++i) {
     uv_signal_t* handle = &signal_handles[i];
     uv_signal_init(loop, handle);
     handle->data = &signals;
