@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <limits>
 
 #include "base/uv_util.h"
 
@@ -153,12 +154,12 @@ void UdpListener::update_poll() noexcept {
 void UdpListener::on_poll(int status, int events) noexcept {
   if (status < 0) return;
   if (events & UV_WRITABLE) drain_backlog();
-  if ((events & UV_READABLE) && receiving_) receive_batches();
+  if ((events & UV_READABLE) && receiving_) receive_batches(kBatchesPerWake);
 }
 
-void UdpListener::receive_batches() noexcept {
+void UdpListener::receive_batches(int max_rounds) noexcept {
   Buffers& b = *buffers_;
-  for (int round = 0; round < kBatchesPerWake && receiving_; ++round) {
+  for (int round = 0; round < max_rounds && receiving_; ++round) {
     for (std::size_t i = 0; i < kBatch; ++i) {
       b.iovecs[i] = iovec{b.slots[i].data(), kSlotBytes};
       msghdr& h = b.messages[i].msg_hdr;
@@ -313,6 +314,9 @@ bool UdpListener::steer(std::uint32_t index) noexcept {
 }
 
 void UdpListener::stop() noexcept {
+  // What already waits in the socket buffer is answered, not dropped: during a hand-over the
+  // traffic has been steered away by now, so nothing new arrives here after this read.
+  if (receiving_ && fd_ >= 0) receive_batches(std::numeric_limits<int>::max());
   receiving_ = false;
   update_poll();
 }

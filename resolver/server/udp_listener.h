@@ -69,7 +69,7 @@ class UdpListener final : public ReplySink {
   struct Buffers;  // the preallocated receive slots, reply batch and backlog
 
   void on_poll(int status, int events) noexcept;
-  void receive_batches() noexcept;
+  void receive_batches(int max_rounds) noexcept;  // until the socket is empty or max_rounds
   void flush_batch() noexcept;
   void drain_backlog() noexcept;
   // Sends one reply now; false when the socket would block.
