@@ -72,7 +72,7 @@ class ResolvFollowTest(unittest.TestCase):
         tmp = Path(tempfile.mkdtemp(prefix="holdfast-resolv-"))
         resolv = tmp / "resolv.conf"
         resolv.write_text("nameserver 127.0.0.2\n")
-        port = 5300
+        port = 53  # the namespace's own port 53: a resolv.conf naming 127.0.0.1 points back here
         text = (f".:{port} {{\n    bind 127.0.0.1\n    forward . {resolv}\n"
                 f"    cache {{\n        success 9984 3600 60\n    }}\n}}\n")
         daemon = h.Holdfast(tmp, text, name="follow", log_level="info")
@@ -94,6 +94,26 @@ class ResolvFollowTest(unittest.TestCase):
         self.assertIn(f"forward: {resolv} changed", daemon.log())
         # The cache stayed: the first name is still answered from it (min TTL 60 s).
         self.assertEqual(address_of(port, "before.example."), "10.0.0.2")
+        # A resolv.conf that points back at Holdfast itself (systemd-resolved told to use it) is
+        # refused with the reason; the running configuration stays.
+        fresh.write_text("nameserver 127.0.0.1\n")
+        os.rename(fresh, resolv)
+        self.assertTrue(h.wait_until(lambda: "the running configuration stays" in daemon.log(), 3.0),
+                        daemon.log())
+        refused = [line for line in daemon.log().splitlines() if "running configuration stays" in line]
+        self.assertIn("127.0.0.1:53", refused[-1])
+        self.assertEqual(address_of(port, f"still-{time.monotonic_ns()}.example."), "10.0.0.3")
+
+    def test_a_resolv_conf_naming_holdfast_itself_is_refused_at_start(self):
+        tmp = Path(tempfile.mkdtemp(prefix="holdfast-resolv-"))
+        resolv = tmp / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.1\n")
+        conf = tmp / "Corefile"
+        conf.write_text(f".:53 {{\n    bind 127.0.0.1\n    forward . {resolv}\n}}\n")
+        r = h.run_holdfast(["-conf", str(conf), "--check-config"])
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"{conf}:3:", r.stderr)
+        self.assertIn("127.0.0.1:53", r.stderr)
 
 
 if __name__ == "__main__":
