@@ -251,6 +251,9 @@ TEST_F(PersistentStoreTest, AnUnwritableDirectoryDegradesToMemoryOnly) {
 }
 
 TEST_F(PersistentStoreTest, AFullDiskDegradesToMemoryOnly) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "forks a multi-threaded process, which ThreadSanitizer does not support";
+#endif
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a private tmpfs";
   fs::create_directories(dir_);
   // In a child with a mount namespace of its own: a 256 KiB tmpfs under a store of 8 MiB.
@@ -284,6 +287,9 @@ TEST_F(PersistentStoreTest, AFullDiskDegradesToMemoryOnly) {
 }
 
 TEST_F(PersistentStoreTest, ASecondProcessSeesWhatTheFirstWrote) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "forks a multi-threaded process, which ThreadSanitizer does not support";
+#endif
   auto store = PersistentStore::open(options_, clock_);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
