@@ -19,7 +19,8 @@ class LatencySampler {
   // Drops the sample once the array is full (counted in dropped()).
   void add(std::uint64_t latency_ns) noexcept {
     if (samples_ns_.size() < samples_ns_.capacity()) {
-      samples_ns_.push_back(latency_ns > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(latency_ns));
+      samples_ns_.push_back(latency_ns > UINT32_MAX ? UINT32_MAX
+                                                    : static_cast<std::uint32_t>(latency_ns));
     } else {
       ++dropped_;
     }

@@ -10,10 +10,9 @@ namespace holdfast::bench {
 namespace {
 
 const char* rcode_name(std::size_t rcode) {
-  static const char* const kNames[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
-                                         "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
-                                         "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14",
-                                         "RCODE15"};
+  static const char* const kNames[16] = {
+      "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+      "NXRRSET", "NOTAUTH", "NOTZONE",  "RCODE11",  "RCODE12", "RCODE13", "RCODE14",  "RCODE15"};
   return kNames[rcode & 0x0f];
 }
 
@@ -37,35 +36,45 @@ std::string human_report(const RunInfo& info, const LoadResult& r) {
   } else {
     out += format("bench_load: closed loop, window %d", info.options.window);
   }
-  out += format(", %d sockets, %.2f s (+%.3f s drain), %s, %zu queries from %s\n", info.options.sockets,
-                r.elapsed_s, r.drain_s, info.server.c_str(), info.query_count, info.query_file.c_str());
-  const double lost_pct = c.sent ? 100.0 * static_cast<double>(c.lost) / static_cast<double>(c.sent) : 0;
-  out += format("  sent %llu  answered %llu  lost %llu (%.3f %%)  late %llu  unexpected %llu  truncated %llu\n",
-                static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.answered),
-                static_cast<unsigned long long>(c.lost), lost_pct, static_cast<unsigned long long>(c.late),
-                static_cast<unsigned long long>(c.unexpected), static_cast<unsigned long long>(c.truncated));
+  out += format(", %d sockets, %.2f s (+%.3f s drain), %s, %zu queries from %s\n",
+                info.options.sockets, r.elapsed_s, r.drain_s, info.server.c_str(), info.query_count,
+                info.query_file.c_str());
+  const double lost_pct =
+      c.sent ? 100.0 * static_cast<double>(c.lost) / static_cast<double>(c.sent) : 0;
+  out += format(
+      "  sent %llu  answered %llu  lost %llu (%.3f %%)  late %llu  unexpected %llu  truncated "
+      "%llu\n",
+      static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.answered),
+      static_cast<unsigned long long>(c.lost), lost_pct, static_cast<unsigned long long>(c.late),
+      static_cast<unsigned long long>(c.unexpected), static_cast<unsigned long long>(c.truncated));
   if (c.send_blocked || c.send_errors || c.behind) {
     out += format("  send: blocked %llu  errors %llu  behind schedule at the end %llu\n",
                   static_cast<unsigned long long>(c.send_blocked),
-                  static_cast<unsigned long long>(c.send_errors), static_cast<unsigned long long>(c.behind));
+                  static_cast<unsigned long long>(c.send_errors),
+                  static_cast<unsigned long long>(c.behind));
   }
   out += format("  answered q/s %.0f\n", answered_qps(r));
   const auto& l = r.latency;
-  out += format("  latency µs (%zu samples): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n",
-                l.samples, l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us, l.mean_us);
+  out += format(
+      "  latency µs (%zu samples): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n",
+      l.samples, l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us, l.mean_us);
   out += "  rcodes:";
   for (std::size_t i = 0; i < c.rcodes.size(); ++i) {
-    if (c.rcodes[i]) out += format(" %s %llu", rcode_name(i), static_cast<unsigned long long>(c.rcodes[i]));
+    if (c.rcodes[i])
+      out += format(" %s %llu", rcode_name(i), static_cast<unsigned long long>(c.rcodes[i]));
   }
   out += "\n";
   if (info.server_cpu_us) {
     const double cpu_s = static_cast<double>(*info.server_cpu_us) / 1e6;
-    out += format("  server pid %d: CPU %.2f s (%.1f %% of one core), %.3f µs per answered query\n",
-                  static_cast<int>(*info.server_pid), cpu_s, 100.0 * cpu_s / (r.elapsed_s + r.drain_s),
-                  c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered) : 0.0);
+    out += format(
+        "  server pid %d: CPU %.2f s (%.1f %% of one core), %.3f µs per answered query\n",
+        static_cast<int>(*info.server_pid), cpu_s, 100.0 * cpu_s / (r.elapsed_s + r.drain_s),
+        c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered)
+                   : 0.0);
   }
   const double load_s = static_cast<double>(info.load_cpu_us) / 1e6;
-  out += format("  load CPU %.2f s (%.1f %% of one core)\n", load_s, 100.0 * load_s / (r.elapsed_s + r.drain_s));
+  out += format("  load CPU %.2f s (%.1f %% of one core)\n", load_s,
+                100.0 * load_s / (r.elapsed_s + r.drain_s));
   return out;
 }
 
@@ -112,7 +121,8 @@ std::string json_report(const RunInfo& info, const LoadResult& r) {
     j["server_pid"] = *info.server_pid;
     j["server_cpu_s"] = static_cast<double>(*info.server_cpu_us) / 1e6;
     j["server_cpu_us_per_answer"] =
-        c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered) : 0.0;
+        c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered)
+                   : 0.0;
   }
   return j.dump(2) + "\n";
 }

@@ -12,13 +12,13 @@
 namespace holdfast::bench {
 
 struct RunInfo {
-  std::string server;          // "127.0.0.1:5353"
+  std::string server;  // "127.0.0.1:5353"
   std::string query_file;
   std::size_t query_count = 0;
   LoadOptions options;
   std::optional<pid_t> server_pid;
   std::optional<std::uint64_t> server_cpu_us;  // over run(), when --server-pid was given
-  std::uint64_t load_cpu_us = 0;                // this process, over run()
+  std::uint64_t load_cpu_us = 0;               // this process, over run()
 };
 
 std::string human_report(const RunInfo& info, const LoadResult& result);

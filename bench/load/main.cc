@@ -39,18 +39,36 @@ int main(int argc, char** argv) {
   bool edns = false;
   app.add_option("-s,--server", server, "server IPv4 address")->capture_default_str();
   app.add_option("-p,--port", port, "server port")->capture_default_str();
-  app.add_option("-d,--queries", query_file, "dnsperf-format query file (NAME TYPE per line)")->required();
-  app.add_option("--sockets", options.sockets, "connected UDP sockets")->capture_default_str()->check(CLI::Range(1, 1024));
-  app.add_option("--window", options.window, "closed loop: queries outstanding at most")->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--rate", options.rate_qps, "open loop at this many queries a second (0: closed loop)")->check(CLI::NonNegativeNumber);
-  app.add_option("--duration", options.duration_s, "seconds of load")->capture_default_str()->check(CLI::Range(0.01, 3600.0));
-  app.add_option("--timeout-ms", options.timeout_ms, "a query without reply after this is lost")->capture_default_str()->check(CLI::Range(1, 60000));
-  app.add_option("--batch", options.batch, "queries per sendmmsg")->capture_default_str()->check(CLI::Range(1, 256));
-  app.add_option("--sample-every", options.sample_every, "record the latency of every Nth query")->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--max-queries", options.max_queries, "stop after sending this many queries (0: no limit)");
-  app.add_option("--server-pid", server_pid, "report this process's CPU time per answered query (/proc/PID/stat)");
+  app.add_option("-d,--queries", query_file, "dnsperf-format query file (NAME TYPE per line)")
+      ->required();
+  app.add_option("--sockets", options.sockets, "connected UDP sockets")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--window", options.window, "closed loop: queries outstanding at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--rate", options.rate_qps,
+                 "open loop at this many queries a second (0: closed loop)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--duration", options.duration_s, "seconds of load")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--timeout-ms", options.timeout_ms, "a query without reply after this is lost")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
+  app.add_option("--batch", options.batch, "queries per sendmmsg")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--sample-every", options.sample_every, "record the latency of every Nth query")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-queries", options.max_queries,
+                 "stop after sending this many queries (0: no limit)");
+  app.add_option("--server-pid", server_pid,
+                 "report this process's CPU time per answered query (/proc/PID/stat)");
   app.add_option("--cpu", cpu, "pin this process to CPU N")->check(CLI::NonNegativeNumber);
-  app.add_flag("--busy-poll", options.busy_poll, "closed loop: poll instead of sleeping when the window is full");
+  app.add_flag("--busy-poll", options.busy_poll,
+               "closed loop: poll instead of sleeping when the window is full");
   app.add_flag("--edns", edns, "add an OPT record (EDNS0, 1232-byte payload) to every query");
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);

@@ -1,9 +1,9 @@
 // CPU time of a process, from /proc: the server's cost, measured from outside.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
-#include <sys/types.h>
 
 namespace holdfast::bench {
 

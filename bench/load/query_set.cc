@@ -21,7 +21,8 @@ tl::expected<QuerySet, std::string> QuerySet::load(const std::string& path, Edns
     if (!(fields >> name) || name[0] == ';' || name[0] == '#') continue;
     fields >> type_text;
     const auto type = dns::text_to_type(type_text.empty() ? std::string_view("A") : type_text);
-    if (!type) return tl::unexpected(path + ":" + std::to_string(line_no) + ": unknown type " + type_text);
+    if (!type)
+      return tl::unexpected(path + ":" + std::to_string(line_no) + ": unknown type " + type_text);
     if (!set.add(name, *type, edns)) {
       return tl::unexpected(path + ":" + std::to_string(line_no) + ": bad name " + name);
     }

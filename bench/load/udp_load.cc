@@ -25,14 +25,15 @@ constexpr std::size_t kRecvBatch = 64;
 // a longer reply is dropped (MSG_TRUNC in msg_flags).
 constexpr std::size_t kRecvBytes = 512;
 constexpr std::uint16_t kMaxInFlightPerSocket = 65000;  // of 65536 IDs
-constexpr std::uint64_t kMaxWaitNs = 1'000'000;          // every wait is short: loops stay bounded
+constexpr std::uint64_t kMaxWaitNs = 1'000'000;         // every wait is short: loops stay bounded
 constexpr int kSocketBufferBytes = 4 << 20;
 }  // namespace
 
 std::uint64_t now_ns() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 struct UdpLoad::SendScratch {
@@ -85,7 +86,8 @@ tl::expected<std::unique_ptr<UdpLoad>, std::string> UdpLoad::open(const LoadOpti
     // Best effort: the kernel caps these at net.core.{r,w}mem_max.
     setsockopt(socket.fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
     setsockopt(socket.fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
-    if (connect(socket.fd, reinterpret_cast<const sockaddr*>(&options.server), sizeof options.server) != 0) {
+    if (connect(socket.fd, reinterpret_cast<const sockaddr*>(&options.server),
+                sizeof options.server) != 0) {
       return tl::unexpected(std::string("connect: ") + strerror(errno));
     }
     epoll_event event{};
@@ -171,7 +173,8 @@ void UdpLoad::send_some(std::uint64_t budget) noexcept {
 
 std::size_t UdpLoad::send_batch(Socket& socket, std::size_t count) noexcept {
   const auto in_id_use = static_cast<std::uint16_t>(socket.next_id - socket.oldest_id);
-  count = std::min<std::size_t>(count, kMaxInFlightPerSocket - std::min(in_id_use, kMaxInFlightPerSocket));
+  count = std::min<std::size_t>(count,
+                                kMaxInFlightPerSocket - std::min(in_id_use, kMaxInFlightPerSocket));
   if (count == 0) return 0;
   for (std::size_t i = 0; i < count; ++i) {
     const auto query = static_cast<std::size_t>((next_query_ + i) % queries_.size());
@@ -187,7 +190,8 @@ std::size_t UdpLoad::send_batch(Socket& socket, std::size_t count) noexcept {
     header.msg_iovlen = 2;
   }
   const std::uint64_t sent_ns = now_ns();
-  const int sent = sendmmsg(socket.fd, send_->headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+  const int sent =
+      sendmmsg(socket.fd, send_->headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
   if (sent <= 0) {
     if (sent < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
       ++counters_.send_blocked;
@@ -214,7 +218,8 @@ bool UdpLoad::wait_and_receive(std::uint64_t wait_ns) noexcept {
   std::array<epoll_event, 64> events;
   const timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000ULL),
                          static_cast<long>(wait_ns % 1'000'000'000ULL)};
-  const int ready = epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
+  const int ready =
+      epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
   for (int i = 0; i < ready; ++i) receive(sockets_[events[static_cast<std::size_t>(i)].data.u64]);
   return ready > 0;
 }

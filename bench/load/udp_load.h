@@ -20,35 +20,36 @@ namespace holdfast::bench {
 struct LoadOptions {
   sockaddr_in server{};
   int sockets = 8;
-  int window = 200;         // closed loop: queries outstanding at most (all sockets together)
-  double rate_qps = 0;      // > 0: open loop at this rate; the window is then not used
+  int window = 200;     // closed loop: queries outstanding at most (all sockets together)
+  double rate_qps = 0;  // > 0: open loop at this rate; the window is then not used
   double duration_s = 5;
-  int timeout_ms = 1000;    // no reply by then: lost
-  int batch = 32;           // queries per sendmmsg
-  int sample_every = 8;     // latency of every Nth query sent
+  int timeout_ms = 1000;  // no reply by then: lost
+  int batch = 32;         // queries per sendmmsg
+  int sample_every = 8;   // latency of every Nth query sent
   // Closed loop: poll without sleeping while the window is full. The load's core then shows
   // 100 %, but the server never pays for waking it (an IPI per reply burst, costly in a VM).
   bool busy_poll = false;
-  std::uint64_t max_queries = 0;  // > 0: stop after sending this many (e.g. one pass to warm a cache)
+  std::uint64_t max_queries =
+      0;  // > 0: stop after sending this many (e.g. one pass to warm a cache)
 };
 
 struct LoadCounters {
   std::uint64_t sent = 0;
-  std::uint64_t answered = 0;     // replies to queries still outstanding
-  std::uint64_t lost = 0;         // no reply within timeout_ms (or by the end of the drain)
-  std::uint64_t late = 0;         // replies after the query was counted lost
-  std::uint64_t unexpected = 0;   // unknown ID, or a reply not echoing the question
-  std::uint64_t truncated = 0;    // TC set
-  std::uint64_t send_errors = 0;  // sendmmsg failures other than a full socket buffer
-  std::uint64_t send_blocked = 0; // sendmmsg calls that found the socket buffer full
-  std::uint64_t behind = 0;       // open loop: queries due but not sent by the end
+  std::uint64_t answered = 0;      // replies to queries still outstanding
+  std::uint64_t lost = 0;          // no reply within timeout_ms (or by the end of the drain)
+  std::uint64_t late = 0;          // replies after the query was counted lost
+  std::uint64_t unexpected = 0;    // unknown ID, or a reply not echoing the question
+  std::uint64_t truncated = 0;     // TC set
+  std::uint64_t send_errors = 0;   // sendmmsg failures other than a full socket buffer
+  std::uint64_t send_blocked = 0;  // sendmmsg calls that found the socket buffer full
+  std::uint64_t behind = 0;        // open loop: queries due but not sent by the end
   std::array<std::uint64_t, 16> rcodes{};
 };
 
 struct LoadResult {
   LoadCounters counters;
-  double elapsed_s = 0;     // the measured window: first send to the end of the duration
-  double drain_s = 0;       // waiting for the last replies afterwards
+  double elapsed_s = 0;  // the measured window: first send to the end of the duration
+  double drain_s = 0;    // waiting for the last replies afterwards
   LatencySummary latency;
   std::uint64_t samples_dropped = 0;
 };
@@ -57,7 +58,7 @@ class UdpLoad {
  public:
   // Opens and connects the sockets. Errors name the failing call.
   static tl::expected<std::unique_ptr<UdpLoad>, std::string> open(const LoadOptions& options,
-                                                                   const QuerySet& queries);
+                                                                  const QuerySet& queries);
   ~UdpLoad();
   UdpLoad(const UdpLoad&) = delete;
   UdpLoad& operator=(const UdpLoad&) = delete;
@@ -87,7 +88,8 @@ class UdpLoad {
   std::size_t send_batch(Socket& socket, std::size_t count) noexcept;
   bool wait_and_receive(std::uint64_t wait_ns) noexcept;
   void receive(Socket& socket) noexcept;
-  void on_reply(Socket& socket, const std::uint8_t* reply, std::size_t len, std::uint64_t now_ns) noexcept;
+  void on_reply(Socket& socket, const std::uint8_t* reply, std::size_t len,
+                std::uint64_t now_ns) noexcept;
   void expire(std::uint64_t now_ns) noexcept;
   std::uint64_t outstanding() const noexcept { return outstanding_; }
 

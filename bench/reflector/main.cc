@@ -43,7 +43,8 @@ int open_socket(const std::string& address, std::uint16_t port) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    std::fprintf(stderr, "bench_reflector: bind %s:%u: %s\n", address.c_str(), port, strerror(errno));
+    std::fprintf(stderr, "bench_reflector: bind %s:%u: %s\n", address.c_str(), port,
+                 strerror(errno));
     close(fd);
     return -1;
   }
@@ -68,18 +69,21 @@ int open_socket(const std::string& address, std::uint16_t port) {
       if (h.msg_len < 12) continue;
       std::uint8_t* packet = batch.buffers[static_cast<std::size_t>(i)].data();
       const auto flags = holdfast::dns::read_u16(packet + 2);
-      holdfast::dns::write_u16(packet + 2, flags | holdfast::dns::flag::kQr | holdfast::dns::flag::kRa);
+      holdfast::dns::write_u16(packet + 2,
+                               flags | holdfast::dns::flag::kQr | holdfast::dns::flag::kRa);
       // Compact in place: the reply reuses the query's slot, its length and its sender.
       auto& out = batch.headers[static_cast<std::size_t>(replies)];
       if (&out != &h) {
-        std::swap(batch.buffers[static_cast<std::size_t>(replies)], batch.buffers[static_cast<std::size_t>(i)]);
+        std::swap(batch.buffers[static_cast<std::size_t>(replies)],
+                  batch.buffers[static_cast<std::size_t>(i)]);
         batch.peers[static_cast<std::size_t>(replies)] = batch.peers[static_cast<std::size_t>(i)];
       }
       batch.iovs[static_cast<std::size_t>(replies)].iov_len = h.msg_len;
       ++replies;
     }
     for (int sent = 0; sent < replies;) {
-      const int n = sendmmsg(fd, batch.headers.data() + sent, static_cast<unsigned>(replies - sent), 0);
+      const int n =
+          sendmmsg(fd, batch.headers.data() + sent, static_cast<unsigned>(replies - sent), 0);
       if (n <= 0) break;  // a full send buffer drops the rest, as a busy server would
       sent += n;
     }

@@ -10,25 +10,11 @@
 #include <cstring>
 #include <utility>
 
+#include "base/unique_fd.h"
 #include "base/uv_util.h"
 
 namespace holdfast::server {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 socklen_t address_length(const sockaddr_storage& addr) {
   return addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
@@ -48,7 +34,7 @@ int new_socket(SocketKind kind, const sockaddr_storage& addr) {
 
 // True when some socket holds the address (the probe, without SO_REUSEPORT, cannot bind).
 Result<bool> address_taken(SocketKind kind, const sockaddr_storage& addr) {
-  Fd probe(new_socket(kind, addr));
+  UniqueFd probe(new_socket(kind, addr));
   if (probe.get() < 0) return fail(std::string("socket: ") + std::strerror(errno));
   if (::bind(probe.get(), reinterpret_cast<const sockaddr*>(&addr), address_length(addr)) == 0) {
     return false;
@@ -70,7 +56,7 @@ Result<ListenSocket> open_listen_socket(SocketKind kind, const sockaddr_storage&
                 ": the address is in use (another holdfast, or another program?); to hand over "
                 "from a running holdfast of the same user, start the new one with --takeover");
   }
-  Fd fd(new_socket(kind, addr));
+  UniqueFd fd(new_socket(kind, addr));
   if (fd.get() < 0) return fail("cannot listen on " + name + ": " + std::strerror(errno));
   const int one = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {

@@ -109,16 +109,13 @@ void Reloader::on_files() noexcept {
       auto seen = file_hashes_.find(path);
       if (seen != file_hashes_.end() && seen->second != hash && changed.empty()) changed = path;
     }
+    // The files as they are now are the baseline, whatever the reload's outcome: a refused change
+    // is not retried every second, only when a file changes again. Files a new configuration
+    // reads get their baseline at the next check.
     file_hashes_ = std::move(now);
     if (changed.empty()) return;
     const std::string why = "forward: " + changed + " changed";
     reload_config(why.c_str());
-    // Whatever the outcome, the files as they are now are the baseline: a refused change is not
-    // retried every second, only when a file changes again.
-    for (const std::string& path : server_.config().files_read) {
-      auto text = config::read_text_file(path);
-      file_hashes_[path] = text ? content_hash(*text) : 0;
-    }
   } catch (const std::exception& e) {
     spdlog::error("reload: {}", e.what());
   }

@@ -87,7 +87,8 @@ TEST(ServiceNotifier, KeepsTheWatchdogFedFromTheLoopAtHalfThePeriod) {
   // The timer does not hold the loop open: a helper timer keeps it turning for 70 ms.
   uv_timer_t stop;
   uv_timer_init(&loop, &stop);
-  uv_timer_start(&stop, [](uv_timer_t*) noexcept {}, 70, 0);
+  uv_timer_start(
+      &stop, [](uv_timer_t*) noexcept {}, 70, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   int keep_alives = 0;
   while (manager.receive(0) == "WATCHDOG=1") ++keep_alives;

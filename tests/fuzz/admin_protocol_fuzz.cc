@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)holdfast::observe::request_command(*message);
   const std::string encoded = holdfast::observe::encode_line(*message);
   if (encoded.empty() || encoded.back() != '\n') std::abort();
-  auto again = holdfast::observe::decode_line(std::string_view(encoded).substr(0, encoded.size() - 1));
+  auto again =
+      holdfast::observe::decode_line(std::string_view(encoded).substr(0, encoded.size() - 1));
   if (!again) std::abort();
   return 0;
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,6 +60,20 @@ def corefile(port: int, upstream_port: int, *, zone: str = "cluster.local",
             f"    log\n"
             f"{extra}"
             f"}}\n")
+
+
+def sample(metrics: str, name: str, **labels) -> float:
+    """The sum of every sample of `name` in Prometheus text `metrics` whose labels include
+    `labels`."""
+    total = 0.0
+    for line in metrics.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(4))
+    return total
 
 
 class Holdfast:

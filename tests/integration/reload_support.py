@@ -16,24 +16,27 @@ def scrape(port: int) -> str:
         return r.read().decode()
 
 
-def sample(metrics: str, name: str, **labels) -> float:
-    """The sum of every sample of `name` whose labels include `labels`."""
-    total = 0.0
-    for line in metrics.splitlines():
-        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(4))
-    return total
+def cache_block(port: int, upstream_port: int, ttl: int, *, bind: str,
+                zone: str = "cluster.local", extra: str = "") -> str:
+    """One `zone` block on `bind`:port forwarding to 127.0.0.1:upstream_port, caching answers and
+    denials for up to `ttl` seconds."""
+    return (f"{zone}:{port} {{\n"
+            f"    bind {bind}\n"
+            f"    forward . 127.0.0.1:{upstream_port}\n"
+            f"    cache {{\n"
+            f"        success 9984 {ttl}\n"
+            f"        denial 9984 {ttl}\n"
+            f"    }}\n"
+            f"    errors\n"
+            f"{extra}"
+            f"}}\n")
 
 
 def cache_counts(metrics_port: int, zones: str = "cluster.local.") -> tuple[float, float]:
     """(hits, misses) of the cache of `zones`, from coredns_cache_{hits,misses}_total."""
     text = scrape(metrics_port)
-    return (sample(text, "coredns_cache_hits_total", zones=zones),
-            sample(text, "coredns_cache_misses_total", zones=zones))
+    return (h.sample(text, "coredns_cache_hits_total", zones=zones),
+            h.sample(text, "coredns_cache_misses_total", zones=zones))
 
 
 def warm_names() -> list[str]:

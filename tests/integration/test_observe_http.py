@@ -36,19 +36,6 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, str]:
         return e.code, e.read().decode()
 
 
-def sample(metrics: str, name: str, **labels) -> float:
-    """The sum of every sample of `name` whose labels include `labels`."""
-    total = 0.0
-    for line in metrics.splitlines():
-        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(4))
-    return total
-
-
 class ObserveHttpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -94,34 +81,34 @@ class ObserveHttpTest(unittest.TestCase):
         self.assertTrue(all(fs.ede_codes(r.msg) == [fs.EDE_STALE] for r in stale))
         # Silence (no answer for 100 ms with queries outstanding) opens the circuit.
         self.assertTrue(h.wait_until(
-            lambda: sample(self.scrape(), "holdfast_upstream_circuit_open") == 1, 3.0))
+            lambda: h.sample(self.scrape(), "holdfast_upstream_circuit_open") == 1, 3.0))
         after = self.scrape()
         check = subprocess.run(["promtool", "check", "metrics"], input=after, text=True,
                                capture_output=True)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         server = f"dns://127.0.0.1:{self.port}"
         labels = dict(server=server, zone="cluster.local.", proto="udp", family="1", type="A")
-        moved = sample(after, "coredns_dns_requests_total", **labels) - \
-            sample(before, "coredns_dns_requests_total", **labels)
+        moved = h.sample(after, "coredns_dns_requests_total", **labels) - \
+            h.sample(before, "coredns_dns_requests_total", **labels)
         print(f"\n  scrape: {len(after.splitlines())} lines; requests +{moved:.0f}; stale "
-              f"{sample(after, 'holdfast_stale_answers_total'):.0f}; circuit open "
-              f"{sample(after, 'holdfast_upstream_circuit_open'):.0f}", file=sys.stderr)
+              f"{h.sample(after, 'holdfast_stale_answers_total'):.0f}; circuit open "
+              f"{h.sample(after, 'holdfast_upstream_circuit_open'):.0f}", file=sys.stderr)
         self.assertEqual(moved, 150)
-        self.assertEqual(sample(after, "coredns_dns_responses_total", server=server,
+        self.assertEqual(h.sample(after, "coredns_dns_responses_total", server=server,
                                 rcode="NOERROR", plugin="forward"), 50)
-        self.assertGreaterEqual(sample(after, "coredns_cache_hits_total", type="success"), 50)
-        self.assertEqual(sample(after, "coredns_cache_served_stale_total"), 50)
-        self.assertEqual(sample(after, "holdfast_stale_answers_total"), 50)
-        self.assertGreater(sample(after, "holdfast_stale_answer_oldest_seconds"), 0)
+        self.assertGreaterEqual(h.sample(after, "coredns_cache_hits_total", type="success"), 50)
+        self.assertEqual(h.sample(after, "coredns_cache_served_stale_total"), 50)
+        self.assertEqual(h.sample(after, "holdfast_stale_answers_total"), 50)
+        self.assertGreater(h.sample(after, "holdfast_stale_answer_oldest_seconds"), 0)
         to = f"127.0.0.1:{self.fault.port}"
-        self.assertGreaterEqual(sample(after, "coredns_forward_requests_total", to=to), 100)
-        self.assertEqual(sample(after, "coredns_forward_responses_total", to=to, rcode="NOERROR"), 50)
-        self.assertGreater(sample(after, "coredns_forward_request_duration_seconds_count", to=to), 0)
-        self.assertEqual(sample(after, "holdfast_upstream_circuit_open"), 1)
-        self.assertEqual(sample(after, "coredns_forward_healthcheck_broken_total"), 1)
-        self.assertEqual(sample(after, "holdfast_store_state", state="open"), 1)
-        self.assertGreater(sample(after, "holdfast_store_entries"), 0)
-        self.assertEqual(sample(after, "coredns_build_info"), 1)
+        self.assertGreaterEqual(h.sample(after, "coredns_forward_requests_total", to=to), 100)
+        self.assertEqual(h.sample(after, "coredns_forward_responses_total", to=to, rcode="NOERROR"), 50)
+        self.assertGreater(h.sample(after, "coredns_forward_request_duration_seconds_count", to=to), 0)
+        self.assertEqual(h.sample(after, "holdfast_upstream_circuit_open"), 1)
+        self.assertEqual(h.sample(after, "coredns_forward_healthcheck_broken_total"), 1)
+        self.assertEqual(h.sample(after, "holdfast_store_state", state="open"), 1)
+        self.assertGreater(h.sample(after, "holdfast_store_entries"), 0)
+        self.assertEqual(h.sample(after, "coredns_build_info"), 1)
 
     def test_health_fails_while_the_loop_is_stalled_and_recovers(self):
         self.start()

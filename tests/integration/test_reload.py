@@ -21,16 +21,7 @@ TTL = 300  # nothing expires during a test: every miss after the warm-up is a lo
 
 
 def block(port: int, upstream_port: int, *, zone: str = "cluster.local", extra: str = "") -> str:
-    return (f"{zone}:{port} {{\n"
-            f"    bind 127.0.0.1\n"
-            f"    forward . 127.0.0.1:{upstream_port}\n"
-            f"    cache {{\n"
-            f"        success 9984 {TTL}\n"
-            f"        denial 9984 {TTL}\n"
-            f"    }}\n"
-            f"    errors\n"
-            f"{extra}"
-            f"}}\n")
+    return rs.cache_block(port, upstream_port, TTL, bind="127.0.0.1", zone=zone, extra=extra)
 
 
 class ReloadTest(unittest.TestCase):
@@ -176,7 +167,7 @@ class ReloadTest(unittest.TestCase):
         # Stopping the old endpoint (seconds: it joins its threads) does not stall the loop.
         self.assertLess(rs.reload_ms(rs.reload_lines(daemon)[0]), 100, daemon.log())
         # The request counters of the kept zone went on across the reload.
-        requests = rs.sample(rs.scrape(new_port), "coredns_dns_requests_total")
+        requests = h.sample(rs.scrape(new_port), "coredns_dns_requests_total")
         self.assertGreaterEqual(requests, 2, rs.scrape(new_port))
         self.assertEqual(daemon.stop(), 0, "not a clean exit")
 

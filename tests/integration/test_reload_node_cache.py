@@ -19,15 +19,7 @@ TTL = 300
 
 
 def base_block(port: int, upstream_port: int, zone: str = "cluster.local") -> str:
-    return (f"{zone}:{port} {{\n"
-            f"    bind __PILLAR__LOCAL__DNS__\n"
-            f"    forward . 127.0.0.1:{upstream_port}\n"
-            f"    cache {{\n"
-            f"        success 9984 {TTL}\n"
-            f"        denial 9984 {TTL}\n"
-            f"    }}\n"
-            f"    errors\n"
-            f"}}\n")
+    return rs.cache_block(port, upstream_port, TTL, bind="__PILLAR__LOCAL__DNS__", zone=zone)
 
 
 class NodeCacheReloadTest(unittest.TestCase):

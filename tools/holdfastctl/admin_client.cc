@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unique_fd.h"
 #include "observe/admin_protocol.h"
 
 namespace holdfast::ctl {
@@ -20,20 +21,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 tl::unexpected<ClientError> error(ExitCode code, std::string message) {
   return tl::unexpected(ClientError{code, std::move(message)});
@@ -102,7 +89,7 @@ tl::expected<json, ClientError> call_admin(const std::string& path, const json& 
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return error(ExitCode::kTimeout, std::string("socket(): ") + strerror(errno));
 
   // A blocking connect to a Unix socket waits only while the listener's backlog is full;
