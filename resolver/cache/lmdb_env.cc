@@ -1,6 +1,8 @@
 // LMDB handles and error mapping.
 #include "cache/lmdb_env.h"
 
+#include <lmdb.h>
+
 #include <cerrno>
 
 namespace holdfast::cache {
@@ -216,6 +218,20 @@ LmdbError LmdbTxn::for_each(
 
 LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept {
   return map_lmdb_error(mdb_drop(txn_, dbi, 0));
+}
+
+static_assert(std::is_same_v<MDB_dbi, unsigned int>, "lmdb_env.h declares MDB_dbi as lmdb.h does");
+
+LmdbError LmdbReader::read_with(MDB_dbi dbi, std::string_view key, Visit visit,
+                                  void* context) noexcept {
+  LmdbError err = begin();
+  if (err.status != LmdbStatus::kOk) return err;
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  MDB_val v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == 0) visit(context, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+  mdb_txn_reset(txn_);
+  return map_lmdb_error(rc);
 }
 
 LmdbError LmdbReader::begin() noexcept {

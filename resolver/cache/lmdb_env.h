@@ -2,14 +2,19 @@
 // abort unless committed, and every MDB_* error mapped to a LmdbStatus in one place.
 #pragma once
 
-#include <lmdb.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+
+// LMDB's handle types, declared as lmdb.h declares them, so that this header (which the store's
+// header and through it server/ includes) does not pull in lmdb.h.
+struct MDB_env;
+struct MDB_txn;
+using MDB_dbi = unsigned int;
 
 namespace holdfast::cache {
 
@@ -114,18 +119,18 @@ class LmdbReader {
   // Looks `key` up and, when found, calls use(value) while the view is valid (copy out there).
   template <class Use>
   LmdbError read(MDB_dbi dbi, std::string_view key, Use&& use) noexcept {
-    LmdbError err = begin();
-    if (err.status != LmdbStatus::kOk) return err;
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
-    MDB_val v{};
-    const int rc = mdb_get(txn_, dbi, &k, &v);
-    if (rc == 0) use(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
-    mdb_txn_reset(txn_);
-    return map_lmdb_error(rc);
+    return read_with(
+        dbi, key,
+        [](void* context, std::string_view value) noexcept {
+          (*static_cast<std::remove_reference_t<Use>*>(context))(value);
+        },
+        &use);
   }
   void release() noexcept;
 
  private:
+  using Visit = void (*)(void* context, std::string_view value) noexcept;
+  LmdbError read_with(MDB_dbi dbi, std::string_view key, Visit visit, void* context) noexcept;
   LmdbError begin() noexcept;
   const LmdbEnv& env_;
   MDB_txn* txn_ = nullptr;

@@ -1,9 +1,15 @@
 // c-ares on libuv: one channel per upstream server.
 #include "upstream/ares_channel.h"
 
+#include <ares.h>
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <type_traits>
+
+static_assert(std::is_same_v<ares_socket_t, int>, "ares_channel.h declares sockets as int");
+static_assert(std::is_same_v<ares_channel, ares_channeldata*>,
+              "ares_channel.h declares the channel as ares.h does");
 
 namespace holdfast::upstream {
 

@@ -2,7 +2,6 @@
 // callback -> one uv_poll_t per fd, one uv_timer_t re-armed from ares_timeout()).
 #pragma once
 
-#include <ares.h>
 #include <uv.h>
 
 #include <chrono>
@@ -13,6 +12,11 @@
 #include "base/result.h"
 #include "dns/wire.h"
 #include "upstream/answer_handler.h"
+
+// c-ares's channel, declared as ares.h (1.18) declares it, so that this header (which the
+// forwarder's header and through it server/ includes) does not pull in ares.h. Sockets are ints
+// (int on POSIX; checked in the .cc).
+struct ares_channeldata;
 
 namespace holdfast::upstream {
 
@@ -45,11 +49,11 @@ class AresChannel {
 
  private:
   AresChannel(uv_loop_t* loop, std::string name);
-  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
+  static void on_sock_state(void* data, int fd, int readable, int writable) noexcept;
   static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf,
                         int alen) noexcept;
-  void update_socket(ares_socket_t fd, bool readable, bool writable) noexcept;
-  void process(ares_socket_t read_fd, ares_socket_t write_fd) noexcept;
+  void update_socket(int fd, bool readable, bool writable) noexcept;
+  void process(int read_fd, int write_fd) noexcept;
   void rearm_timer() noexcept;
 
   struct Request {
@@ -59,14 +63,14 @@ class AresChannel {
   struct Poll {
     uv_poll_t handle;
     AresChannel* owner;
-    ares_socket_t fd;
+    int fd;
   };
 
   uv_loop_t* loop_;
   std::string name_;
-  ares_channel channel_ = nullptr;
+  ares_channeldata* channel_ = nullptr;
   uv_timer_t timer_{};
-  std::unordered_map<ares_socket_t, Poll*> polls_;
+  std::unordered_map<int, Poll*> polls_;
   std::size_t pending_ = 0;
 };
 
