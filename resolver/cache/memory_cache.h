@@ -20,12 +20,14 @@
 #include "base/string_hash.h"
 #include "cache/cache_key.h"
 #include "cache/entry.h"
+#include "config/config.h"
 
 namespace holdfast::cache {
 
 struct MemoryCacheOptions {
-  std::size_t success_capacity = 9984;
-  std::size_t denial_capacity = 9984;  // NXDOMAIN, NODATA and SERVFAIL entries
+  // Defaults: the Corefile's (config::CacheConfig, config::PrefetchConfig), defined there once.
+  std::size_t success_capacity = config::CacheConfig{}.success_capacity;
+  std::size_t denial_capacity = config::CacheConfig{}.denial_capacity;  // NXDOMAIN, NODATA, SERVFAIL
   std::size_t shards = 16;
   bool keep_ttl = false;
   // How long past expiry an entry may still be returned as stale (0 = never). Serve-stale uses it.
@@ -33,9 +35,10 @@ struct MemoryCacheOptions {
   // CoreDNS `prefetch AMOUNT DURATION PERCENT`: an entry hit at least `amount` times within
   // `duration` is due for a refresh once less than `percent` of its TTL is left.
   bool prefetch = false;
-  std::uint32_t prefetch_amount = 2;
-  std::uint32_t prefetch_window_seconds = 60;
-  std::uint32_t prefetch_percent = 10;
+  std::uint32_t prefetch_amount = static_cast<std::uint32_t>(config::PrefetchConfig{}.amount);
+  std::uint32_t prefetch_window_seconds =
+      static_cast<std::uint32_t>(config::PrefetchConfig{}.duration.count());
+  std::uint32_t prefetch_percent = static_cast<std::uint32_t>(config::PrefetchConfig{}.percent);
 };
 
 struct Hit {

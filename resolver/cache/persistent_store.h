@@ -23,17 +23,21 @@
 #include "cache/entry_codec.h"
 #include "cache/lmdb_env.h"
 #include "cache/snapshot.h"
+#include "config/config.h"
 
 namespace holdfast::cache {
 
 struct StoreOptions {
   std::string dir;
-  std::size_t size_bytes = std::size_t{1} << 30;
-  std::chrono::milliseconds flush_interval{100};
-  std::chrono::milliseconds sync_interval{1000};
+  // Defaults: the Corefile's (config::PersistConfig, config::ServeStaleConfig), defined there once.
+  std::size_t size_bytes = config::PersistConfig{}.size_bytes;
+  std::chrono::milliseconds flush_interval = config::PersistConfig{}.flush;
+  std::chrono::milliseconds sync_interval = config::PersistConfig{}.sync;
   std::size_t batch_max = 1000;
   std::size_t queue_capacity = 50'000;
-  std::uint32_t max_stale_seconds = 72 * 3600;  // past expiry + this, an entry is garbage
+  // Past expiry + this, an entry is garbage.
+  std::uint32_t max_stale_seconds =
+      static_cast<std::uint32_t>(config::ServeStaleConfig{}.max_stale.count());
   double evict_high_water = 0.80;
   double evict_low_water = 0.70;
 };

@@ -30,7 +30,7 @@
 namespace holdfast::server {
 
 struct PipelineOptions {
-  std::size_t max_udp_payload = 1232;
+  std::size_t max_udp_payload = dns::kDefaultMaxUdpPayload;
   std::size_t max_pending_refreshes = 50'000;
   std::string version = "holdfast";  // version.bind under `chaos` without a VERSION
 };

@@ -24,11 +24,12 @@
 #include "server/router.h"
 #include "server/tcp_listener.h"
 #include "server/udp_listener.h"
+#include "dns/wire.h"
 
 namespace holdfast::server {
 
 struct ServerOptions {
-  std::size_t max_udp_payload = 1232;
+  std::size_t max_udp_payload = dns::kDefaultMaxUdpPayload;
   TcpOptions tcp;
   // In-flight queries get this long at shutdown, and on a retired configuration after a reload.
   std::chrono::milliseconds drain_timeout{2000};

@@ -10,12 +10,17 @@
 #include <random>
 #include <vector>
 
+#include "config/config.h"
+
 namespace holdfast::upstream {
 
 struct CircuitOptions {
-  int max_fails = 2;                      // failures in a row that mark a server down; 0 = never
-  std::int64_t probe_interval_ms = 1000;  // timed probes (±20 %) and the life of a probe slot
-  int probes = 2;                         // probe queries outstanding at once while open
+  // Defaults: the Corefile's (config::ForwardConfig, config::UpstreamLimits), defined there once.
+  // Failures in a row that mark a server down; 0 = never.
+  int max_fails = config::ForwardConfig{}.max_fails;
+  // Timed probes (±20 %) and the life of a probe slot.
+  std::int64_t probe_interval_ms = config::UpstreamLimits{}.probe_interval.count();
+  int probes = config::UpstreamLimits{}.probes;  // probe queries outstanding at once while open
 };
 
 enum class CircuitChange : std::uint8_t { kNone, kOpened, kClosed };

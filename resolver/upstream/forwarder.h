@@ -30,10 +30,11 @@ namespace holdfast::upstream {
 struct ForwarderOptions {
   config::ForwardConfig forward;
   LimitOptions limits;
-  std::size_t queue = 10'000;
-  std::chrono::milliseconds queue_wait{3000};
-  std::chrono::milliseconds probe_interval{1000};
-  int probes = 2;
+  // Defaults: the Corefile's (config::UpstreamLimits), defined there once.
+  std::size_t queue = static_cast<std::size_t>(config::UpstreamLimits{}.queue);
+  std::chrono::milliseconds queue_wait = config::UpstreamLimits{}.queue_wait;
+  std::chrono::milliseconds probe_interval = config::UpstreamLimits{}.probe_interval;
+  int probes = config::UpstreamLimits{}.probes;
   std::chrono::milliseconds attempt_timeout{2000};
   std::string name;  // for log lines, e.g. "cluster.local.:53"
 };

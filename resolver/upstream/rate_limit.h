@@ -5,12 +5,15 @@
 #include <array>
 #include <cstdint>
 
+#include "config/config.h"
+
 namespace holdfast::upstream {
 
 struct LimitOptions {
-  int max_inflight = 256;
-  int qps = 5000;
-  int burst = 1000;
+  // Defaults: the Corefile's (config::UpstreamLimits), defined there once.
+  int max_inflight = config::UpstreamLimits{}.max_inflight;
+  int qps = config::UpstreamLimits{}.qps;
+  int burst = config::UpstreamLimits{}.burst;
 };
 
 // Loop-bound; times are monotonic milliseconds passed in by the caller (tests move them).
