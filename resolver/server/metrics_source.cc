@@ -68,7 +68,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       m.prefetch = zone->prefetches;
       m.served_stale = zone->served_stale;
     }
-    if (!zone->acl.empty()) {
+    if (!zone->acl.empty() || zone->local_clients_only) {
       observe::AclMetrics& m = out.acls.emplace_back();
       m.server = server;
       m.zones = join_zones(zone->block->zones);

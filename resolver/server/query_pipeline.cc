@@ -161,6 +161,12 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   const cache::CacheKey key(packet, query.question, {do_bit, query.header.cd()});
   Zone* zone = client.router ? client.router->route(key.name()) : nullptr;
   const std::uint16_t qtype = query.question.qtype;
+  if (zone != nullptr && zone->local_clients_only &&
+      !local_clients_.contains(client.peer, clock_.monotonic_ms())) {
+    refuse_nonlocal(*zone, client.peer);
+    reply_error(packet, parsed, dns::Rcode::kRefused, kEdeProhibited, client, zone);
+    return;
+  }
   if (zone != nullptr && !zone->acl.empty()) {
     switch (zone->acl.decide(key.name(), qtype, client.peer)) {
       case config::AclAction::kAllow:
@@ -371,6 +377,20 @@ bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone, const ca
   finish_and_send(hit->wire_len, hit->question_end, packet, parsed.query, waiter.client, ede,
                   &zone);
   return true;
+}
+
+void QueryPipeline::refuse_nonlocal(Zone& zone, const sockaddr_storage& peer) noexcept {
+  ++zone.acl_blocked;
+  if (nonlocal_logged_) return;
+  nonlocal_logged_ = true;
+  try {
+    spdlog::warn(
+        "[{}] refused a query from {}: a block without `bind` or `acl` answers only loopback and "
+        "the node's own subnets (add `acl {{ allow net ... }}` or `bind` to serve others; logged "
+        "once, counted in coredns_acl_blocked_requests_total)",
+        zone.name, format_address(reinterpret_cast<const sockaddr*>(&peer)));
+  } catch (...) {
+  }
 }
 
 void QueryPipeline::reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,

@@ -24,6 +24,7 @@
 #include "observe/request_metrics.h"
 #include "server/client.h"
 #include "server/local_answers.h"
+#include "server/local_clients.h"
 #include "server/router.h"
 #include "upstream/forwarder.h"
 
@@ -184,6 +185,8 @@ class QueryPipeline final : public upstream::CircuitListener {
   void reply_error(dns::Bytes packet, const dns::ParsedQuery& parsed, dns::Rcode rcode,
                    std::optional<std::uint16_t> ede, const ClientRef& client,
                    const Zone* zone = nullptr) noexcept;
+  // Counts (and the first time logs) a client a local-only block refuses.
+  void refuse_nonlocal(Zone& zone, const sockaddr_storage& peer) noexcept;
   // Patches the rendered answer in reply_ for this client and sends it.
   void finish_and_send(std::size_t len, std::size_t question_end, dns::Bytes packet,
                        const dns::QueryView& query, const ClientRef& client,
@@ -197,6 +200,8 @@ class QueryPipeline final : public upstream::CircuitListener {
   PipelineOptions options_;
   std::mt19937_64 rng_;
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
+  LocalClients local_clients_;  // who a block without bind and acl answers
+  bool nonlocal_logged_ = false;
   std::string hostname_;             // hostname.bind / id.server under `chaos`
   // Keyed by cache key; searched with the key's view (no allocation per lookup).
   std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>> flights_;

@@ -17,12 +17,16 @@
 namespace holdfast::server {
 
 // Serve-stale (RFC 8767) settings of one block, in the units the hot path uses.
+// Defaults: the Corefile's (config::ServeStaleConfig), defined there once.
 struct StalePolicy {
   bool enabled = false;
   bool verify = true;  // ask upstream first, answer stale after client_timeout
-  std::uint32_t stale_ttl_seconds = 30;
-  std::int64_t client_timeout_ms = 400;  // the cap of the wait, which follows upstream latency
-  std::int64_t recheck_ms = 30'000;      // background refreshes after an outage spread over this
+  std::uint32_t stale_ttl_seconds =
+      static_cast<std::uint32_t>(config::ServeStaleConfig{}.stale_ttl.count());
+  // The cap of the wait, which follows upstream latency.
+  std::int64_t client_timeout_ms = config::ServeStaleConfig{}.client_timeout.count();
+  // Background refreshes after an outage spread over this.
+  std::int64_t recheck_ms = config::ServeStaleConfig{}.recheck.count();
 };
 
 // What one server block needs at query time. Owned by the Server; shared by its listeners.
@@ -38,7 +42,10 @@ struct Zone {
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
   std::string name;                                // "cluster.local.:53", for logs
   Acl acl;                                         // the block's `acl` rules, compiled
-  // coredns_acl_{allowed,blocked,filtered,dropped}_requests_total (only with `acl`).
+  // Neither `bind` nor `acl`: only loopback and the node's subnets are answered
+  // (server/local_clients.h); the others are refused and counted as acl_blocked.
+  bool local_clients_only = false;
+  // coredns_acl_{allowed,blocked,filtered,dropped}_requests_total (with `acl` or local-only).
   std::uint64_t acl_allowed = 0;
   std::uint64_t acl_blocked = 0;
   std::uint64_t acl_filtered = 0;

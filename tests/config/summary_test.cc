@@ -54,7 +54,7 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
             "server block at Corefile:15:1\n"
             "  zones: example.org.\n"
             "  port: 53\n"
-            "  bind: all addresses (0.0.0.0 and ::)\n"
+            "  bind: all addresses (0.0.0.0 and ::), answering loopback and this node's subnets only\n"
             "  forward: none (queries are not forwarded)\n"
             "  cache: off\n"
             "  upstream_limits: max_inflight 256, qps 5000, burst 1000, queue 10000, "
