@@ -216,6 +216,11 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
       out, "holdfast_upstream_silences_total",
       "Upstreams marked down for answering nothing while queries were outstanding.",
       MetricType::Counter);
+  FamilyBuilder mismatched(
+      out, "holdfast_upstream_mismatched_responses_total",
+      "Replies from an upstream that matched no outstanding query (another ID or question; also "
+      "a late duplicate), dropped.",
+      MetricType::Counter);
   // CoreDNS exposes these two without labels: one series for the process, summed over blocks.
   std::uint64_t broken_total = 0;
   std::uint64_t rejects_total = 0;
@@ -238,6 +243,7 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
                            kTimeBounds);
       }
       hc_failures.counter({{"to", u.to}}, d(u.healthcheck_failures));
+      mismatched.counter({{"to", u.to}}, d(u.mismatched));
       down.gauge({{"block", f.block}, {"to", u.to}}, u.down ? 1 : 0);
     }
     inflight.gauge(group, d(f.inflight));

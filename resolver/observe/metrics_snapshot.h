@@ -52,6 +52,7 @@ struct UpstreamMetricsSnapshot {
   std::array<std::uint64_t, kRcodeSlots> responses{};
   std::array<TimeHistogram, kRcodeSlots> durations{};
   std::uint64_t healthcheck_failures = 0;
+  std::uint64_t mismatched = 0;  // replies matching no outstanding ID and question: dropped
   bool down = false;
 };
 

@@ -91,6 +91,7 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
         u.responses = um.responses;
         u.durations = um.durations;
         u.healthcheck_failures = um.healthcheck_failures;
+        u.mismatched = f.mismatched(i);
         u.down = f.circuit().down(i);
       }
       m.circuit_opened = c.circuit_opened;

@@ -3,6 +3,8 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <type_traits>
@@ -12,6 +14,53 @@ static_assert(std::is_same_v<ares_channel, ares_channeldata*>,
               "ares_channel.h declares the channel as ares.h does");
 
 namespace holdfast::upstream {
+namespace {
+
+// The question of a DNS message (name, type, class) in lower-case wire form, or empty when the
+// message has none or it is not a plain uncompressed name.
+std::string question_of(const std::uint8_t* message, std::size_t length) {
+  constexpr std::size_t kHeader = 12;
+  if (length < kHeader + 5 || message[4] != 0 || message[5] == 0) return {};
+  std::string out;
+  std::size_t at = kHeader;
+  while (at < length) {
+    const std::uint8_t label = message[at];
+    if (label == 0) break;
+    if (label > 63 || at + 1 + label >= length || out.size() + 1 + label > 255) return {};
+    out.push_back(static_cast<char>(label));
+    for (std::size_t i = 1; i <= label; ++i) {
+      const std::uint8_t c = message[at + i];
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
+    }
+    at += 1 + label;
+  }
+  if (at + 5 > length) return {};
+  out.append(reinterpret_cast<const char*>(message + at), 5);  // the root label, type, class
+  return out;
+}
+
+std::uint16_t id_of(const std::uint8_t* message) noexcept {
+  return static_cast<std::uint16_t>((message[0] << 8) | message[1]);
+}
+
+ares_socket_t open_socket(int domain, int type, int protocol, void*) noexcept {
+  return ::socket(domain, type, protocol);
+}
+int close_socket(ares_socket_t fd, void*) noexcept {
+  return ::close(fd);
+}
+int connect_socket(ares_socket_t fd, const sockaddr* address, ares_socklen_t length,
+                   void*) noexcept {
+  return ::connect(fd, address, length);
+}
+ares_ssize_t send_vector(ares_socket_t fd, const iovec* vector, int count, void*) noexcept {
+  return ::writev(fd, vector, count);
+}
+
+}  // namespace
+
+static_assert(std::is_same_v<ares_ssize_t, long> && std::is_same_v<ares_socklen_t, unsigned>,
+              "AresChannel::on_recvfrom matches ares_socket_functions::arecvfrom");
 
 const char* to_string(UpstreamStatus status) noexcept {
   switch (status) {
@@ -94,6 +143,10 @@ Result<std::unique_ptr<AresChannel>> AresChannel::create(uv_loop_t* loop,
   }
   rc = ares_set_servers_ports(self->channel_, &server);
   if (rc != ARES_SUCCESS) return fail("c-ares servers for " + name + ": " + ares_strerror(rc));
+  static const ares_socket_functions kSocketFunctions{&open_socket, &close_socket,
+                                                      &connect_socket, &AresChannel::on_recvfrom,
+                                                      &send_vector};
+  ares_set_socket_functions(self->channel_, &kSocketFunctions, self.get());
 
   uv_timer_init(loop, &self->timer_);
   self->timer_.data = self.get();
@@ -110,8 +163,14 @@ void AresChannel::send(dns::Bytes query, AnswerHandler* handler) noexcept {
     return;
   }
   ++pending_;
+  auto* request = new Request{this, handler, 0, {}};
+  if (query.size() >= 12) {
+    request->id = id_of(query.data());
+    request->question = question_of(query.data(), query.size());
+    outstanding_.emplace(request->id, request->question);
+  }
   ares_send(channel_, query.data(), static_cast<int>(query.size()), &AresChannel::on_answer,
-            new Request{this, handler});
+            request);
   rearm_timer();
 }
 
@@ -119,7 +178,14 @@ void AresChannel::on_answer(void* arg, int status, int /*timeouts*/, unsigned ch
                             int alen) noexcept {
   std::unique_ptr<Request> request(static_cast<Request*>(arg));
   AnswerHandler* handler = request->handler;
-  --request->owner->pending_;
+  AresChannel& owner = *request->owner;
+  --owner.pending_;
+  for (auto [at, end] = owner.outstanding_.equal_range(request->id); at != end; ++at) {
+    if (at->second == request->question) {
+      owner.outstanding_.erase(at);
+      break;
+    }
+  }
   dns::Bytes response;
   if (status == ARES_SUCCESS && abuf != nullptr && alen > 0) {
     response = dns::Bytes(abuf, static_cast<std::size_t>(alen));
@@ -127,6 +193,28 @@ void AresChannel::on_answer(void* arg, int status, int /*timeouts*/, unsigned ch
     status = ARES_EBADRESP;
   }
   handler->on_upstream_answer(map_status(status), response);
+}
+
+long AresChannel::on_recvfrom(int fd, void* buffer, std::size_t length, int flags, sockaddr* from,
+                              unsigned* from_length, void* data) noexcept {
+  const ssize_t n = ::recvfrom(fd, buffer, length, flags, from, from_length);
+  // c-ares reads TCP streams without a source address; only whole UDP datagrams are checked.
+  if (n >= 12 && from != nullptr) {
+    auto* self = static_cast<AresChannel*>(data);
+    const auto* message = static_cast<const std::uint8_t*>(buffer);
+    if (!self->outstanding(id_of(message),
+                           question_of(message, static_cast<std::size_t>(n)))) {
+      ++self->mismatched_;
+    }
+  }
+  return n;
+}
+
+bool AresChannel::outstanding(std::uint16_t id, std::string_view question) const noexcept {
+  for (auto [at, end] = outstanding_.equal_range(id); at != end; ++at) {
+    if (!question.empty() && at->second == question) return true;
+  }
+  return false;
 }
 
 void AresChannel::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept {

@@ -2,11 +2,14 @@
 // callback -> one uv_poll_t per fd, one uv_timer_t re-armed from ares_timeout()).
 #pragma once
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "base/result.h"
@@ -46,6 +49,10 @@ class AresChannel {
   void close() noexcept;
 
   const std::string& name() const noexcept { return name_; }
+  // UDP datagrams from the server that answered no question we had outstanding (another ID, or
+  // the right ID with another question): c-ares drops them; this counts them. Replies from
+  // another address or port never get here: the UDP sockets are connected.
+  std::uint64_t mismatched() const noexcept { return mismatched_; }
 
  private:
   AresChannel(uv_loop_t* loop, std::string name);
@@ -55,10 +62,17 @@ class AresChannel {
   void update_socket(int fd, bool readable, bool writable) noexcept;
   void process(int read_fd, int write_fd) noexcept;
   void rearm_timer() noexcept;
+  // c-ares's recvfrom for this channel's sockets (ares_set_socket_functions): counts a UDP
+  // datagram that matches no outstanding question.
+  static long on_recvfrom(int fd, void* buffer, std::size_t length, int flags, sockaddr* from,
+                          unsigned* from_length, void* data) noexcept;
+  bool outstanding(std::uint16_t id, std::string_view question) const noexcept;
 
   struct Request {
     AresChannel* owner;
     AnswerHandler* handler;
+    std::uint16_t id;
+    std::string question;  // lower-case wire form with type and class
   };
   struct Poll {
     uv_poll_t handle;
@@ -72,6 +86,8 @@ class AresChannel {
   uv_timer_t timer_{};
   std::unordered_map<int, Poll*> polls_;
   std::size_t pending_ = 0;
+  std::unordered_multimap<std::uint16_t, std::string> outstanding_;  // ID -> question
+  std::uint64_t mismatched_ = 0;
 };
 
 }  // namespace holdfast::upstream

@@ -132,6 +132,10 @@ class Forwarder {
   const std::vector<UpstreamMetrics>& upstream_metrics() const noexcept { return metrics_; }
   const Circuit& circuit() const noexcept { return circuit_; }
   std::vector<std::string> server_names() const;
+  // Datagrams from server `i` that answered nothing outstanding (AresChannel::mismatched).
+  std::uint64_t mismatched(std::size_t i) const noexcept {
+    return servers_[i]->mismatched() + probe_channels_[i]->mismatched();
+  }
 
  private:
   class Attempt;
