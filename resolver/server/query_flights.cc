@@ -22,8 +22,6 @@ bool is_usable_rcode(std::uint8_t rcode) {
   return r == dns::Rcode::kNoError || r == dns::Rcode::kNxDomain;
 }
 
-constexpr std::int64_t kRefreshRetryMs = 100;
-
 }  // namespace
 
 QueryPipeline::~QueryPipeline() = default;  // here, where Flight is complete
@@ -97,45 +95,29 @@ bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes p
 void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                                      const dns::QueryView& query,
                                      std::optional<std::int64_t> not_after_ms) {
-  std::string key_text(key.view());
-  if (refresh_pending_.count(key_text) > 0) return;
-  if (refresh_pending_.size() >= options_.max_pending_refreshes) {
-    ++counters_.refreshes_dropped;
-    return;
+  if (refreshes_.contains(key.view())) return;
+  RefreshScheduler::Pending pending{&zone, zone.forwarder.get(), zone.stale.recheck_ms,
+                                    upstream_query_for(packet, query)};
+  const auto added = refreshes_.add(std::string(key.view()), std::move(pending),
+                                    clock_.monotonic_ms(), not_after_ms);
+  if (added == RefreshScheduler::Added::kFull) ++counters_.refreshes_dropped;
+  if (added == RefreshScheduler::Added::kScheduled && not_after_ms) arm_refresh_timer();
+}
+
+void QueryPipeline::arm_refresh_timer() noexcept {
+  if (const auto due = refreshes_.next_due_ms()) {
+    arm_timer(refresh_timer_, *due);
+  } else if (refresh_timer_.loop != nullptr) {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
   }
-  PendingRefresh pending{&zone, upstream_query_for(packet, query), !not_after_ms.has_value()};
-  if (!not_after_ms) {
-    refresh_pending_.emplace(std::move(key_text), std::move(pending));
-    return;
-  }
-  // Spread at random up to not_after, so the upstream sees a trickle of background refreshes
-  // instead of every stale name at once.
-  const std::int64_t now = clock_.monotonic_ms();
-  std::uniform_int_distribution<std::int64_t> spread(now, std::max(now, *not_after_ms));
-  const std::int64_t due = spread(rng_);
-  refresh_pending_.emplace(key_text, std::move(pending));
-  refresh_due_.emplace(due, std::move(key_text));
-  if (refresh_due_.begin()->first == due) arm_timer(refresh_timer_, due);
 }
 
 void QueryPipeline::on_circuit_closed(upstream::Forwarder& forwarder) noexcept {
-  const std::int64_t now = clock_.monotonic_ms();
-  std::int64_t earliest = -1;
   try {
-    for (auto& [key_text, pending] : refresh_pending_) {
-      if (!pending.awaiting_recovery || pending.zone->forwarder.get() != &forwarder) continue;
-      pending.awaiting_recovery = false;
-      // Clients asking a name refresh it at once; the rest trickle in over recheck, so a fleet
-      // of nodes that lost the upstream together does not refresh in the same second.
-      std::uniform_int_distribution<std::int64_t> spread(now, now + pending.zone->stale.recheck_ms);
-      const std::int64_t due = spread(rng_);
-      refresh_due_.emplace(due, key_text);
-      earliest = earliest < 0 ? due : std::min(earliest, due);
-    }
+    if (refreshes_.on_recovery(&forwarder, clock_.monotonic_ms()) > 0) arm_refresh_timer();
   } catch (...) {
     ++counters_.internal_errors;
   }
-  if (earliest >= 0 && refresh_due_.begin()->first == earliest) arm_timer(refresh_timer_, earliest);
 }
 
 std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
@@ -147,16 +129,8 @@ std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
 }
 
 void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) noexcept {
-  for (auto it = refresh_pending_.begin(); it != refresh_pending_.end();) {
-    if (it->second.zone != retired) {
-      ++it;
-    } else if (replacement != nullptr) {
-      it->second.zone = replacement;
-      ++it;
-    } else {
-      it = refresh_pending_.erase(it);  // its refresh_due_ entry finds nothing and is skipped
-    }
-  }
+  refreshes_.retarget(retired, replacement,
+                      replacement != nullptr ? replacement->forwarder.get() : nullptr);
 }
 
 void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
@@ -207,45 +181,28 @@ void QueryPipeline::on_deadlines() noexcept {
 }
 
 void QueryPipeline::on_refresh_timer() noexcept {
-  const std::int64_t now = clock_.monotonic_ms();
-  std::vector<std::pair<std::int64_t, std::string>> retry;
-  while (!refresh_due_.empty() && refresh_due_.begin()->first <= now) {
-    std::string key_text = std::move(refresh_due_.begin()->second);
-    refresh_due_.erase(refresh_due_.begin());
-    auto pending = refresh_pending_.find(key_text);
-    if (pending == refresh_pending_.end()) continue;
-    Zone& zone = *pending->second.zone;
-    if (flights_.count(key_text) > 0 || !zone.forwarder) {
-      refresh_pending_.erase(pending);
-      continue;
-    }
-    if (zone.forwarder->circuit_open()) {  // down again: wait for the next recovery
-      pending->second.awaiting_recovery = true;
-      continue;
-    }
-    if (!zone.forwarder->admit()) {  // over qps: try again shortly, still in order
-      retry.emplace_back(now + kRefreshRetryMs, std::move(key_text));
-      continue;
-    }
-    const dns::ParsedQuery parsed = dns::parse_query(pending->second.upstream_query);
-    if (parsed.error == dns::QueryError::kNone) {
+  using Outcome = RefreshScheduler::Outcome;
+  try {
+    refreshes_.take_due(clock_.monotonic_ms(), [&](const std::string& key_text,
+                                                   RefreshScheduler::Pending& pending) {
+      Zone& zone = *pending.zone;
+      if (flights_.count(key_text) > 0 || !zone.forwarder) return Outcome::kDone;
+      // Down again: wait for the next recovery. Over qps: try again shortly, still in order.
+      if (zone.forwarder->circuit_open()) return Outcome::kAwaitRecovery;
+      if (!zone.forwarder->admit()) return Outcome::kRetrySoon;
+      const dns::ParsedQuery parsed = dns::parse_query(pending.upstream_query);
+      if (parsed.error != dns::QueryError::kNone) return Outcome::kDone;
       const cache::CacheKey key(
-          pending->second.upstream_query, parsed.query.question,
+          pending.upstream_query, parsed.query.question,
           {parsed.query.opt && parsed.query.opt->do_bit, parsed.query.header.cd()});
       ++counters_.refreshes;
-      std::vector<std::uint8_t> query = std::move(pending->second.upstream_query);
-      refresh_pending_.erase(pending);
-      start_flight(zone, key, std::move(query), nullptr);
-    } else {
-      refresh_pending_.erase(pending);
-    }
+      start_flight(zone, key, std::move(pending.upstream_query), nullptr);
+      return Outcome::kDone;
+    });
+  } catch (...) {
+    ++counters_.internal_errors;
   }
-  for (auto& [due, key_text] : retry) refresh_due_.emplace(due, std::move(key_text));
-  if (refresh_due_.empty()) {
-    uv_unref(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
-  } else {
-    arm_timer(refresh_timer_, refresh_due_.begin()->first);
-  }
+  arm_refresh_timer();
 }
 
 void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes response) noexcept {
@@ -265,7 +222,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     }
   }
   if (entry && is_usable_rcode(entry->rcode)) {
-    refresh_pending_.erase(owned->key_text_);  // fresh now: no background refresh needed
+    refreshes_.forget(owned->key_text_);  // fresh now: no background refresh needed
     for (const Waiter& waiter : owned->waiters_) {
       if (!waiter.answered) answer_waiter(waiter, zone, &*entry, false, dns::Rcode::kServFail);
     }

@@ -42,7 +42,8 @@ QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOption
       clock_(clock),
       options_(options),
       rng_(std::random_device{}()),
-      reply_(kReplyBufferSize) {
+      reply_(kReplyBufferSize),
+      refreshes_(options_.max_pending_refreshes, rng_()) {
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
   uv_timer_init(loop_, &deadline_timer_);
@@ -57,8 +58,7 @@ QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOption
 void QueryPipeline::close() noexcept {
   close_member(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
   close_member(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
-  refresh_due_.clear();
-  refresh_pending_.clear();
+  refreshes_.clear();
 }
 
 const char* to_string(StaleMode mode) noexcept {

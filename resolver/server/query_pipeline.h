@@ -25,6 +25,7 @@
 #include "server/client.h"
 #include "server/local_answers.h"
 #include "server/local_clients.h"
+#include "server/refresh_scheduler.h"
 #include "server/router.h"
 #include "upstream/forwarder.h"
 
@@ -136,11 +137,6 @@ class QueryPipeline final : public upstream::CircuitListener {
     std::uint64_t id = 0;
     bool answered = false;  // already answered stale when its client timer ran out
   };
-  struct PendingRefresh {
-    Zone* zone;
-    std::vector<std::uint8_t> upstream_query;
-    bool awaiting_recovery = false;  // answered stale while the circuit was open; no due time yet
-  };
   // How a flight's query goes upstream: now (the caller was admitted), or as a miss that may
   // wait its turn in the forwarder's queue.
   enum class Send : std::uint8_t { kAdmitted, kMayQueue };
@@ -209,10 +205,10 @@ class QueryPipeline final : public upstream::CircuitListener {
   // verify mode: when each waiting client must be answered stale (key, waiter id).
   std::multimap<std::int64_t, std::pair<std::string, std::uint64_t>> deadlines_;
   uv_timer_t deadline_timer_{};
-  // Background refreshes of stale names, by due time (spread over `recheck`).
-  std::multimap<std::int64_t, std::string> refresh_due_;
-  std::unordered_map<std::string, PendingRefresh> refresh_pending_;
+  // Background refreshes of stale names (spread over `recheck`) and their timer.
+  RefreshScheduler refreshes_;
   uv_timer_t refresh_timer_{};
+  void arm_refresh_timer() noexcept;
   PipelineCounters counters_;
   StaleMode stale_mode_ = StaleMode::kAuto;
   bool serves_stale(const Zone& zone) const noexcept {
