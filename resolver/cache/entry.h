@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "config/config.h"
 #include "dns/wire.h"
 
 namespace holdfast::cache {
@@ -19,12 +20,13 @@ enum class EntryKind : std::uint8_t {
 };
 
 // TTL bounds for each kind, from the `cache` directive.
+// Defaults: the Corefile's `cache` (config::CacheConfig), defined there once.
 struct TtlPolicy {
-  std::uint32_t success_min_ttl = 5;
-  std::uint32_t success_max_ttl = 3600;
-  std::uint32_t denial_min_ttl = 5;
-  std::uint32_t denial_max_ttl = 1800;
-  std::uint32_t servfail_ttl = 5;
+  std::uint32_t success_min_ttl = config::CacheConfig{}.success_min_ttl;
+  std::uint32_t success_max_ttl = config::CacheConfig{}.success_max_ttl;
+  std::uint32_t denial_min_ttl = config::CacheConfig{}.denial_min_ttl;
+  std::uint32_t denial_max_ttl = config::CacheConfig{}.denial_max_ttl;
+  std::uint32_t servfail_ttl = config::CacheConfig{}.servfail_ttl;
 };
 
 // Owned copy of a response. `wire` has no OPT record (EDNS is hop-by-hop: each client gets its

@@ -66,9 +66,9 @@ void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
   if (first != nullptr) join(*raw, first->packet, first->client, first->deadline_ms);
   // `raw` may be gone after either call; its query_ lives as long as the flight.
   if (send == Send::kMayQueue) {
-    zone.forwarder->submit(raw->query_, raw, first != nullptr ? client_key(first->client) : 0);
+    zone.upstream->submit(raw->query_, raw, first != nullptr ? client_key(first->client) : 0);
   } else {
-    zone.forwarder->resolve(raw->query_, raw);
+    zone.upstream->resolve(raw->query_, raw);
   }
 }
 
@@ -85,8 +85,8 @@ void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& cli
 
 bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                             const dns::QueryView& query) {
-  if (!zone.forwarder || flights_.count(key.view()) > 0) return true;
-  if (!zone.forwarder->admit()) return false;
+  if (zone.upstream == nullptr || flights_.count(key.view()) > 0) return true;
+  if (!zone.upstream->admit()) return false;
   ++counters_.refreshes;
   start_flight(zone, key, upstream_query_for(packet, query), nullptr);
   return true;
@@ -96,7 +96,7 @@ void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns
                                      const dns::QueryView& query,
                                      std::optional<std::int64_t> not_after_ms) {
   if (refreshes_.contains(key.view())) return;
-  RefreshScheduler::Pending pending{&zone, zone.forwarder.get(), zone.stale.recheck_ms,
+  RefreshScheduler::Pending pending{&zone, zone.upstream, zone.stale.recheck_ms,
                                     upstream_query_for(packet, query)};
   const auto added = refreshes_.add(std::string(key.view()), std::move(pending),
                                     clock_.monotonic_ms(), not_after_ms);
@@ -112,9 +112,9 @@ void QueryPipeline::arm_refresh_timer() noexcept {
   }
 }
 
-void QueryPipeline::on_circuit_closed(upstream::Forwarder& forwarder) noexcept {
+void QueryPipeline::on_circuit_closed(upstream::UpstreamGroup& group) noexcept {
   try {
-    if (refreshes_.on_recovery(&forwarder, clock_.monotonic_ms()) > 0) arm_refresh_timer();
+    if (refreshes_.on_recovery(&group, clock_.monotonic_ms()) > 0) arm_refresh_timer();
   } catch (...) {
     ++counters_.internal_errors;
   }
@@ -130,7 +130,7 @@ std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
 
 void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) noexcept {
   refreshes_.retarget(retired, replacement,
-                      replacement != nullptr ? replacement->forwarder.get() : nullptr);
+                      replacement != nullptr ? replacement->upstream : nullptr);
 }
 
 void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
@@ -186,10 +186,10 @@ void QueryPipeline::on_refresh_timer() noexcept {
     refreshes_.take_due(clock_.monotonic_ms(), [&](const std::string& key_text,
                                                    RefreshScheduler::Pending& pending) {
       Zone& zone = *pending.zone;
-      if (flights_.count(key_text) > 0 || !zone.forwarder) return Outcome::kDone;
+      if (flights_.count(key_text) > 0 || zone.upstream == nullptr) return Outcome::kDone;
       // Down again: wait for the next recovery. Over qps: try again shortly, still in order.
-      if (zone.forwarder->circuit_open()) return Outcome::kAwaitRecovery;
-      if (!zone.forwarder->admit()) return Outcome::kRetrySoon;
+      if (zone.upstream->circuit_open()) return Outcome::kAwaitRecovery;
+      if (!zone.upstream->admit()) return Outcome::kRetrySoon;
       const dns::ParsedQuery parsed = dns::parse_query(pending.upstream_query);
       if (parsed.error != dns::QueryError::kNone) return Outcome::kDone;
       const cache::CacheKey key(

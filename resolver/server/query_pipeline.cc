@@ -263,8 +263,8 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                     &zone);
     return;
   }
-  upstream::Forwarder* forwarder =
-      zone.forwarder && zone.forwarder->covers(key.name()) ? zone.forwarder.get() : nullptr;
+  upstream::UpstreamGroup* forwarder =
+      zone.upstream != nullptr && zone.upstream->covers(key.name()) ? zone.upstream : nullptr;
   // verify (RFC 8767 §5): give the upstream a chance to answer first — as long as its own recent
   // latency says an answer is coming, at most client_timeout — unless it is known to be down or
   // to answer SERVFAIL to everything.
@@ -321,7 +321,7 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
 void QueryPipeline::forward_miss(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                                  const dns::QueryView& query, const ClientRef& client) {
   const dns::ParsedQuery parsed{dns::QueryError::kNone, query};
-  if (!zone.forwarder || !zone.forwarder->covers(key.name())) {
+  if (zone.upstream == nullptr || !zone.upstream->covers(key.name())) {
     // CoreDNS answers SERVFAIL when no plugin handles the query.
     ++counters_.servfail;
     reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, &zone);

@@ -110,7 +110,7 @@ class QueryPipeline final : public upstream::CircuitListener {
 
   // A forwarder's circuit closed: the names answered stale during the outage that no client has
   // asked since are refreshed in the background, spread with jitter over `recheck`.
-  void on_circuit_closed(upstream::Forwarder& forwarder) noexcept override;
+  void on_circuit_closed(upstream::UpstreamGroup& group) noexcept override;
 
   std::size_t flights_in_air() const noexcept { return flights_.size(); }
   // A reload retires zones. The flights of a retired zone finish on it (its forwarder stays open

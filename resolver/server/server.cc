@@ -102,6 +102,7 @@ Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block
     zone->forwarder =
         std::make_unique<upstream::Forwarder>(loop_, forwarder_options, clock_, seed_++);
     zone->forwarder->set_listener(&pipeline_);
+    zone->upstream = zone->forwarder.get();
     if (auto ok = zone->forwarder->start(); !ok) {
       // Channels that did start own libuv handles: freed once their close callbacks ran.
       Generation failed;

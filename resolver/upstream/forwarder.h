@@ -20,6 +20,7 @@
 #include "upstream/admission_queue.h"
 #include "upstream/answer_handler.h"
 #include "upstream/ares_channel.h"
+#include "upstream/upstream_group.h"
 #include "upstream/circuit.h"
 #include "upstream/latency.h"
 #include "upstream/rate_limit.h"
@@ -72,14 +73,14 @@ class Forwarder;
 // Told when a group's circuit closes (an upstream answered after every one was down).
 class CircuitListener {
  public:
-  virtual void on_circuit_closed(Forwarder& forwarder) noexcept = 0;
+  virtual void on_circuit_closed(UpstreamGroup& group) noexcept = 0;
 
  protected:
   ~CircuitListener() = default;
 };
 
 // Loop-bound: create, start, use and close on one loop.
-class Forwarder {
+class Forwarder final : public UpstreamGroup {
  public:
   Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clock& clock,
             std::uint64_t seed);
@@ -93,34 +94,34 @@ class Forwarder {
   void set_listener(CircuitListener* listener) noexcept { listener_ = listener; }
 
   // True when a lower-cased wire name is inside FROM and outside every `except` zone.
-  bool covers(dns::Bytes lower_name) const noexcept;
+  bool covers(dns::Bytes lower_name) const noexcept override;
 
   // For a question that has stale data to fall back on (a refresh, a verify-mode wait): true,
   // taking a token, when it may go upstream now — the circuit is closed, no miss is waiting in
   // the queue, and upstream_limits allow it. Then call resolve().
-  bool admit() noexcept;
+  bool admit() noexcept override;
   // Resolves `query` (a complete query, copied), trying servers by policy until one answers
   // with something other than SERVFAIL/REFUSED/NOTIMP/FORMERR or attempts run out. `handler` is
   // called once. Only `max_concurrent` is enforced here (kOverLimit).
-  void resolve(dns::Bytes query, AnswerHandler* handler);
+  void resolve(dns::Bytes query, AnswerHandler* handler) override;
   // For a question without data (a miss): sends it now if the limits allow, else queues it in
   // FIFO order until they do (or, while the circuit is open, until a probe slot is free). The
   // handler gets kRejected — possibly before submit() returns — when the queue is full or the
   // wait runs out. `query` is not copied until it is sent: it must live until the handler runs.
   // `client` identifies who asked (client_key(), 0 for the daemon's own refreshes): waiting misses
   // take turns between clients, and a full queue sheds the biggest client's newest first.
-  void submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client = 0);
+  void submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client = 0) override;
 
   // Every server is down: stale answers go out at once, misses are probes or wait.
-  bool circuit_open() const noexcept { return circuit_.open(); }
+  bool circuit_open() const noexcept override { return circuit_.open(); }
   // The upstream answers, but SERVFAIL to every question (ServfailStreak).
-  bool degraded() const noexcept { return servfail_.degraded(); }
+  bool degraded() const noexcept override { return servfail_.degraded(); }
   // verify mode: how long a client waits for a fresh answer before its stale one, at most cap.
-  std::int64_t stale_wait_ms(std::int64_t cap_ms) const noexcept {
+  std::int64_t stale_wait_ms(std::int64_t cap_ms) const noexcept override {
     return latency_.stale_wait_ms(cap_ms);
   }
   // While degraded: true for one refresh of a stale name per probe_interval.
-  bool claim_degraded_refresh() noexcept;
+  bool claim_degraded_refresh() noexcept override;
   // holdfastctl upstream down|up ADDR: false when no server of this group is ADDR ("IP:port").
   bool force_server(const std::string& address, bool down) noexcept;
 

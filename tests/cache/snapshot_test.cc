@@ -345,9 +345,21 @@ TEST_F(SnapshotTest, ExportIsAConsistentViewWhileTheWriterCommits) {
   auto source = open_store("source", 64 << 20);
   fill(*source, 1000);
   std::atomic<bool> stop{false};
+  // Bounded (a busy machine makes the exports slow; an unbounded writer would fill the store),
+  // and joined however the test ends, so a failed assertion reports instead of terminating.
   std::thread writer([&] {
-    for (int i = 1000; !stop.load(); ++i) source->put(key_for(host(i)), entry_for(host(i)));
+    for (int i = 1000; i < 51'000 && !stop.load(); ++i) {
+      source->put(key_for(host(i)), entry_for(host(i)));
+    }
   });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Join() {
+      stop = true;
+      thread.join();
+    }
+  } join{stop, writer};
   for (int round = 0; round < 5; ++round) {
     auto stats = source->export_snapshot(file_);
     ASSERT_TRUE(stats) << stats.error().message;
@@ -356,8 +368,6 @@ TEST_F(SnapshotTest, ExportIsAConsistentViewWhileTheWriterCommits) {
     EXPECT_EQ(file->size(), stats->entries);
     EXPECT_GE(stats->entries, 1000u);
   }
-  stop = true;
-  writer.join();
 }
 
 TEST_F(SnapshotTest, TwentyThousandEntriesRoundTripQuickly) {

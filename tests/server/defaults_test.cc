@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "dns/wire.h"
 #include "server/query_pipeline.h"
+#include "server/router.h"
 #include "server/server.h"
 #include "upstream/circuit.h"
 #include "upstream/forwarder.h"
@@ -15,6 +16,8 @@
 
 namespace holdfast {
 namespace {
+
+using server::StalePolicy;
 
 TEST(Defaults, UpstreamOptionsFollowTheCorefile) {
   const config::UpstreamLimits limits;
@@ -42,6 +45,12 @@ TEST(Defaults, CacheAndStoreOptionsFollowTheCorefile) {
   EXPECT_EQ(memory.prefetch_amount, static_cast<std::uint32_t>(prefetch.amount));
   EXPECT_EQ(memory.prefetch_window_seconds, static_cast<std::uint32_t>(prefetch.duration.count()));
   EXPECT_EQ(memory.prefetch_percent, static_cast<std::uint32_t>(prefetch.percent));
+  const cache::TtlPolicy ttl;
+  EXPECT_EQ(ttl.success_min_ttl, cache.success_min_ttl);
+  EXPECT_EQ(ttl.success_max_ttl, cache.success_max_ttl);
+  EXPECT_EQ(ttl.denial_min_ttl, cache.denial_min_ttl);
+  EXPECT_EQ(ttl.denial_max_ttl, cache.denial_max_ttl);
+  EXPECT_EQ(ttl.servfail_ttl, cache.servfail_ttl);
   const config::PersistConfig persist;
   const cache::StoreOptions store;
   EXPECT_EQ(store.size_bytes, persist.size_bytes);
@@ -49,6 +58,14 @@ TEST(Defaults, CacheAndStoreOptionsFollowTheCorefile) {
   EXPECT_EQ(store.sync_interval, persist.sync);
   EXPECT_EQ(store.max_stale_seconds,
             static_cast<std::uint32_t>(config::ServeStaleConfig{}.max_stale.count()));
+}
+
+TEST(Defaults, StalePolicyFollowsTheCorefile) {
+  const config::ServeStaleConfig stale;
+  const StalePolicy policy;
+  EXPECT_EQ(policy.stale_ttl_seconds, static_cast<std::uint32_t>(stale.stale_ttl.count()));
+  EXPECT_EQ(policy.client_timeout_ms, stale.client_timeout.count());
+  EXPECT_EQ(policy.recheck_ms, stale.recheck.count());
 }
 
 TEST(Defaults, UdpPayloadIsTheFlagDayValueEverywhere) {

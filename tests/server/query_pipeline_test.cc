@@ -1,0 +1,248 @@
+// The query pipeline against a scripted upstream group (upstream::UpstreamGroup) on a real loop:
+// misses coalesce into one flight, verify-mode serve-stale answers stale when the upstream is
+// slower than the client's wait, an open circuit answers stale at once and holds the refresh
+// until recovery, and an over-budget upstream gets no refresh now but one later.
+#include "server/query_pipeline.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/clock.h"
+#include "cache/response_fixtures.h"
+#include "dns/packet_builder.h"
+#include "server/router.h"
+#include "upstream/upstream_group.h"
+
+namespace holdfast::server {
+namespace {
+
+using dns::testing::PacketBuilder;
+
+// Records what the pipeline asks; the test answers the handlers when it likes.
+class ScriptedUpstream final : public upstream::UpstreamGroup {
+ public:
+  bool covers(dns::Bytes) const noexcept override { return true; }
+  bool admit() noexcept override { return admits; }
+  void resolve(dns::Bytes query, upstream::AnswerHandler* handler) override {
+    asked.push_back({std::vector<std::uint8_t>(query.begin(), query.end()), handler, false});
+  }
+  void submit(dns::Bytes query, upstream::AnswerHandler* handler, std::uint64_t) override {
+    asked.push_back({std::vector<std::uint8_t>(query.begin(), query.end()), handler, true});
+  }
+  bool circuit_open() const noexcept override { return open; }
+  bool degraded() const noexcept override { return false; }
+  std::int64_t stale_wait_ms(std::int64_t cap_ms) const noexcept override {
+    return std::min<std::int64_t>(cap_ms, 30);
+  }
+  bool claim_degraded_refresh() noexcept override { return false; }
+
+  struct Asked {
+    std::vector<std::uint8_t> query;
+    upstream::AnswerHandler* handler;
+    bool as_miss;  // submit() (a miss) rather than resolve() (a refresh or a verify wait)
+  };
+  std::vector<Asked> asked;
+  bool admits = true;
+  bool open = false;
+};
+
+// Collects the replies the pipeline sends.
+class Replies final : public ReplySink {
+ public:
+  void send_reply(const ClientRef&, dns::Bytes reply) noexcept override {
+    sent.emplace_back(reply.begin(), reply.end());
+  }
+  std::vector<std::vector<std::uint8_t>> sent;
+};
+
+std::vector<std::uint8_t> query_for(std::uint16_t id, const char* name) {
+  PacketBuilder b;
+  b.header(id, 0x0100, 1, 0, 0, 1).question(name, dns::qtype::kA).opt(1232);
+  return b.bytes();
+}
+
+std::vector<std::uint8_t> answer_for(const std::vector<std::uint8_t>& query, const char* name,
+                                     std::uint8_t last_octet, std::uint32_t ttl = 300) {
+  PacketBuilder b;
+  b.header(static_cast<std::uint16_t>((query[0] << 8) | query[1]), 0x8180, 1, 1, 0, 0)
+      .question(name, dns::qtype::kA)
+      .pointer(12)
+      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl, 4)
+      .raw({192, 0, 2, last_octet});
+  return b.bytes();
+}
+
+std::uint16_t id_of(const std::vector<std::uint8_t>& m) {
+  return static_cast<std::uint16_t>((m[0] << 8) | m[1]);
+}
+std::uint8_t rcode_of(const std::vector<std::uint8_t>& m) {
+  return m[3] & 0x0f;
+}
+// The last byte of the first A record's address (the answers here carry one A record).
+std::uint8_t address_octet(const std::vector<std::uint8_t>& m) {
+  for (std::size_t i = 12; i + 4 <= m.size(); ++i) {
+    if (m[i] == 192 && m[i + 1] == 0 && m[i + 2] == 2) return m[i + 3];
+  }
+  return 0;
+}
+bool has_ede(const std::vector<std::uint8_t>& m, std::uint16_t code) {
+  // OPT option 15 (EDE), length >= 2, INFO-CODE `code`.
+  for (std::size_t i = 12; i + 6 <= m.size(); ++i) {
+    if (m[i] == 0 && m[i + 1] == 15 && m[i + 4] == (code >> 8) && m[i + 5] == (code & 0xff)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class QueryPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uv_loop_init(&loop_);
+    block_.zones = {"example."};
+    cache::MemoryCacheOptions options;
+    options.max_stale_seconds = 86'400;
+    zone_.block = &block_;
+    zone_.name = "example.:53";
+    zone_.cache = std::make_shared<cache::MemoryCache>(options, clock_);
+    zone_.stale.enabled = true;
+    zone_.stale.verify = true;
+    zone_.stale.client_timeout_ms = 400;
+    zone_.stale.recheck_ms = 50;
+    zone_.upstream = &upstream_;
+    router_.add(&zone_);
+    pipeline_ = std::make_unique<QueryPipeline>(&loop_, clock_, PipelineOptions{});
+    client_.sink = &replies_;
+    client_.router = &router_;
+    auto& peer = reinterpret_cast<sockaddr_in&>(client_.peer);
+    peer.sin_family = AF_INET;
+    peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  void TearDown() override {
+    pipeline_->close();
+    pipeline_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void ask(std::uint16_t id, const char* name) {
+    const auto q = query_for(id, name);
+    pipeline_->handle(q, client_);
+  }
+  // Caches an answer for `name` that expired `ago` seconds ago (stale now).
+  void cache_stale(const char* name, std::uint8_t octet, std::int64_t ago = 100) {
+    const auto q = query_for(1, name);
+    const auto response = answer_for(q, name, octet, 10);
+    auto entry = cache::make_entry(response, zone_.ttl_policy, clock_.wall_seconds() - ago);
+    ASSERT_TRUE(entry);
+    const dns::ParsedQuery parsed = dns::parse_query(q);
+    ASSERT_EQ(parsed.error, dns::QueryError::kNone);
+    zone_.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}),
+                        std::move(*entry));
+  }
+  // Runs the loop until `done` or `ms` pass.
+  template <class Done>
+  void run_until(Done done, int ms = 2000) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  void answer(std::size_t i, const char* name, std::uint8_t octet) {
+    const auto response = answer_for(upstream_.asked.at(i).query, name, octet);
+    upstream_.asked.at(i).handler->on_upstream_answer(upstream::UpstreamStatus::kAnswer,
+                                                      response);
+  }
+
+  uv_loop_t loop_{};
+  SystemClock clock_;
+  config::ServerBlock block_;
+  Zone zone_;
+  Router router_{"dns://127.0.0.1:53"};
+  ScriptedUpstream upstream_;
+  Replies replies_;
+  ClientRef client_;
+  std::unique_ptr<QueryPipeline> pipeline_;
+};
+
+TEST_F(QueryPipelineTest, MissesForOneQuestionShareOneFlightAndEachClientGetsItsOwnId) {
+  ask(101, "a.example");
+  ask(102, "a.example");
+  ask(103, "A.EXAMPLE");
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  EXPECT_TRUE(upstream_.asked[0].as_miss);
+  EXPECT_TRUE(replies_.sent.empty());
+  answer(0, "a.example", 7);
+  ASSERT_EQ(replies_.sent.size(), 3U);
+  std::vector<std::uint16_t> ids;
+  for (const auto& reply : replies_.sent) {
+    EXPECT_EQ(rcode_of(reply), 0);
+    EXPECT_EQ(address_octet(reply), 7);
+    ids.push_back(id_of(reply));
+  }
+  EXPECT_EQ(ids, (std::vector<std::uint16_t>{101, 102, 103}));
+  ask(104, "a.example");  // now a hit: nothing more upstream
+  EXPECT_EQ(upstream_.asked.size(), 1U);
+  ASSERT_EQ(replies_.sent.size(), 4U);
+  EXPECT_EQ(address_octet(replies_.sent[3]), 7);
+}
+
+TEST_F(QueryPipelineTest, VerifyModeAnswersStaleWhenTheUpstreamIsSlowerThanTheClientsWait) {
+  cache_stale("b.example", 1);
+  ask(201, "b.example");
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  EXPECT_FALSE(upstream_.asked[0].as_miss);  // it has data to fall back on
+  EXPECT_TRUE(replies_.sent.empty());        // the upstream gets its chance first
+  run_until([&] { return !replies_.sent.empty(); });
+  ASSERT_EQ(replies_.sent.size(), 1U);  // after stale_wait_ms (30 ms here), stale
+  EXPECT_EQ(address_octet(replies_.sent[0]), 1);
+  EXPECT_TRUE(has_ede(replies_.sent[0], dns::ede::kStaleAnswer));
+  // The late answer still refreshes the cache for the next client, who gets it fresh.
+  answer(0, "b.example", 2);
+  EXPECT_EQ(replies_.sent.size(), 1U);  // the client was answered once
+  ask(202, "b.example");
+  ASSERT_EQ(replies_.sent.size(), 2U);
+  EXPECT_EQ(address_octet(replies_.sent[1]), 2);
+  EXPECT_FALSE(has_ede(replies_.sent[1], dns::ede::kStaleAnswer));
+}
+
+TEST_F(QueryPipelineTest, AnOpenCircuitAnswersStaleAtOnceAndRefreshesAfterRecovery) {
+  cache_stale("c.example", 3);
+  upstream_.open = true;
+  ask(301, "c.example");
+  ASSERT_EQ(replies_.sent.size(), 1U);
+  EXPECT_EQ(address_octet(replies_.sent[0]), 3);
+  EXPECT_TRUE(upstream_.asked.empty());  // nothing sent while every upstream is down
+  run_until([] { return false; }, 100);
+  EXPECT_TRUE(upstream_.asked.empty());  // held: no due time until the recovery
+  upstream_.open = false;
+  pipeline_->on_circuit_closed(upstream_);
+  run_until([&] { return !upstream_.asked.empty(); });  // within recheck (50 ms)
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  EXPECT_FALSE(upstream_.asked[0].as_miss);
+  answer(0, "c.example", 4);
+  ask(302, "c.example");
+  ASSERT_EQ(replies_.sent.size(), 2U);
+  EXPECT_EQ(address_octet(replies_.sent[1]), 4);
+}
+
+TEST_F(QueryPipelineTest, OverBudgetAStaleNameIsAnsweredNowAndRefreshedInTheQuietAfter) {
+  cache_stale("d.example", 5);
+  upstream_.admits = false;
+  ask(401, "d.example");
+  ASSERT_EQ(replies_.sent.size(), 1U);  // stale at once: the budget said no
+  EXPECT_EQ(address_octet(replies_.sent[0]), 5);
+  EXPECT_TRUE(upstream_.asked.empty());
+  upstream_.admits = true;
+  run_until([&] { return !upstream_.asked.empty(); });  // within recheck
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  EXPECT_EQ(pipeline_->counters().refreshes, 1U);
+}
+
+}  // namespace
+}  // namespace holdfast::server
