@@ -130,7 +130,10 @@ LoadResult UdpLoad::run() {
     if (options_.max_queries > 0) due = std::min(due, options_.max_queries);
     counters_.behind = due > counters_.sent ? due - counters_.sent : 0;
   }
-  // Drain: the replies still on their way belong to the measured window.
+  // Drain: the replies still on their way belong to the measured window. Measured from where
+  // the loop stopped, not from the planned end: with --max-queries the loop stops early, and
+  // `now - end_ns` wrapped around (drain_s 1.8e10, "0.0 % of one core").
+  const std::uint64_t loop_end_ns = now;
   const std::uint64_t drain_end_ns = now + timeout_ns_;
   while (outstanding_ > 0 && now < drain_end_ns) {
     wait_and_receive(std::min(kMaxWaitNs, drain_end_ns - now));
@@ -138,7 +141,7 @@ LoadResult UdpLoad::run() {
     expire(now);
   }
   expire(UINT64_MAX);
-  result.drain_s = static_cast<double>(now - end_ns) / 1e9;
+  result.drain_s = static_cast<double>(now - loop_end_ns) / 1e9;
   result.counters = counters_;
   result.latency = latencies_.summarize();
   result.samples_dropped = latencies_.dropped();

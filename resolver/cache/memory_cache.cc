@@ -62,8 +62,8 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
       (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+      shard.index.erase(found);  // first: the index's key is a view of the node's
       (success ? shard.success : shard.denial).erase(node);
-      shard.index.erase(found);
     }
     return std::nullopt;
   }
@@ -124,15 +124,16 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
     Lru& old_lru = old.kind == EntryKind::kSuccess ? shard.success : shard.denial;
     (old.kind == EntryKind::kSuccess ? entries_success_ : entries_denial_)
         .fetch_sub(1, std::memory_order_relaxed);
-    old_lru.erase(found->second);
-    shard.index.erase(found);
+    const Lru::iterator old_node = found->second;
+    shard.index.erase(found);  // first: the index's key is a view of the node's
+    old_lru.erase(old_node);
   }
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
   evict_below(shard, lru, capacity, success);
   const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
-  lru.push_front(Node{std::string(key.view()), std::move(entry), pinned, now, 0});
+  lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0, pinned});
   shard.index.emplace(lru.front().key, lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);

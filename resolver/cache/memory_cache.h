@@ -106,19 +106,22 @@ class MemoryCache {
   bool pinned(std::string_view key) const;
 
  private:
+  // Memory per entry matters at a million answers (bench/persist): members ordered so the node
+  // has no padding, and the index keys are views of the node's key, not a second copy (list
+  // nodes never move; an index entry is erased before its node).
   struct Node {
     std::string key;
     Entry entry;
-    bool pinned = false;
     std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
     std::uint32_t window_hits = 0;
+    bool pinned = false;
   };
   using Lru = std::list<Node>;
   struct Shard {
     std::mutex mutex;
     Lru success;  // front = most recently used
     Lru denial;
-    std::unordered_map<std::string, Lru::iterator, StringHash, std::equal_to<>> index;
+    std::unordered_map<std::string_view, Lru::iterator, StringHash, std::equal_to<>> index;
     std::unordered_set<std::string, StringHash, std::equal_to<>> pins;
   };
 
