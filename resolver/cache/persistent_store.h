@@ -36,7 +36,16 @@ struct StoreOptions {
   std::uint32_t max_stale_seconds = 72 * 3600;  // past expiry + this, an entry is garbage
   double evict_high_water = 0.80;
   double evict_low_water = 0.70;
+  // The most negative answers (NXDOMAIN, NODATA, SERVFAIL) may take, counted as key + value +
+  // kRecordOverhead per record; past it new negatives are refused (counted). nullopt: no cap.
+  std::optional<std::size_t> negative_max_bytes;
+  // While negatives are refused, those past their TTL are deleted at most this often.
+  std::chrono::milliseconds negative_purge_interval{60'000};
 };
+
+// LMDB's bytes per record besides key and value (node header and page index), for the negative
+// budget. Page slack is not counted: negatives' pages may take somewhat more than the cap.
+inline constexpr std::size_t kRecordOverhead = 10;
 
 enum class StoreState : std::uint8_t {
   kOpen,
@@ -58,6 +67,9 @@ struct StoreCounters {
   std::atomic<std::uint64_t> map_full{0};
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<std::uint64_t> moved_aside{0};
+  std::atomic<std::uint64_t> negative_bytes{0};    // what negatives take (negative_max)
+  std::atomic<std::uint64_t> negative_refused{0};  // negatives not stored: over negative_max
+  std::atomic<std::uint64_t> negative_purged{0};   // negatives past their TTL deleted for room
   std::atomic<std::uint64_t> flush_micros{0};   // time spent committing batches
   std::atomic<std::uint64_t> queue_length{0};   // writes waiting for the writer thread
   std::atomic<std::int64_t> last_commit_ms{0};  // Clock::monotonic_ms of the last batch
@@ -130,6 +142,9 @@ class PersistentStore {
   bool check_format();
   void writer_loop();
   bool commit_batch(std::span<const Write> batch);
+  // The negative budget (writer thread): recount from the store; delete negatives past their TTL.
+  void count_negatives();
+  void purge_expired_negatives();
   // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.
   void evict_if_needed(bool force, double low_water);
   void degrade(const std::string& why);
@@ -154,6 +169,12 @@ class PersistentStore {
   std::deque<Write> queue_;
   std::uint64_t enqueued_seq_ = 0;
   std::uint64_t committed_seq_ = 0;
+  // Writer thread only: the cap was reached (logged once), and when expired negatives were last
+  // purged to make room.
+  bool negative_cap_logged_ = false;
+  bool negative_refusing_ = false;
+  std::atomic<bool> recount_negatives_{false};  // an import wrote past the writer
+  std::int64_t negative_purged_ms_ = 0;
   bool stopping_ = false;
   bool flush_requested_ = false;
   std::thread writer_;

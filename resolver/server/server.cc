@@ -66,6 +66,7 @@ Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block
   zone->block = &block;
   zone->name = zone_identity(block);
   zone->acl = Acl(block);
+  if (block.rrl) zone->rrl = std::make_unique<ResponseRateLimiter>(*block.rrl, block.zones);
   if (block.cache.enabled) {
     const config::ServeStaleConfig& stale = block.cache.serve_stale;
     // The same zone before the reload: its cache goes on (new settings apply once the reload
