@@ -11,7 +11,7 @@
 namespace holdfast::config {
 namespace {
 
-constexpr std::int64_t kMaxTableSize = 10'000'000;  // ~56 bytes an account: 560 MB at most
+constexpr std::int64_t kMaxTableSize = 10'000'000;  // ~70 bytes an account: 700 MB at most
 constexpr double kMaxAllowance = 1e9;               // one response a nanosecond
 constexpr double kMaxWindowSeconds = 24 * 3600;
 
