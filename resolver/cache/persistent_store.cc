@@ -55,18 +55,6 @@ std::string not_open(const std::string& file, StoreState state, const std::strin
                                            : std::string("the store is closed"));
 }
 
-// A stored value holding a negative answer (NXDOMAIN, NODATA, SERVFAIL). An unreadable value
-// counts as positive: it is deleted when read or evicted anyway.
-bool is_negative(std::string_view value) {
-  const std::optional<EntryTimes> times = peek_entry_times(value);
-  return times && times->kind != EntryKind::kSuccess;
-}
-
-// What one record costs the negative budget.
-std::uint64_t record_bytes(std::string_view key, std::string_view value) {
-  return key.size() + value.size() + kRecordOverhead;
-}
-
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                since)
@@ -421,13 +409,15 @@ bool PersistentStore::commit_batch(std::span<const Write> batch) {
       std::string_view old;
       const bool had = txn.get(env_.answers(), write.key, old).status == LmdbStatus::kOk;
       const std::int64_t old_negative =
-          had && is_negative(old) ? static_cast<std::int64_t>(record_bytes(write.key, old)) : 0;
+          had && is_negative_value(old)
+              ? static_cast<std::int64_t>(negative_record_bytes(write.key, old))
+              : 0;
       LmdbError err;
       if (write.value.empty()) {
         err = txn.del(env_.answers(), write.key);
         negative_delta -= old_negative;
-      } else if (is_negative(write.value)) {
-        const auto bytes = static_cast<std::int64_t>(record_bytes(write.key, write.value));
+      } else if (is_negative_value(write.value)) {
+        const auto bytes = static_cast<std::int64_t>(negative_record_bytes(write.key, write.value));
         const std::int64_t after = static_cast<std::int64_t>(counters_.negative_bytes.load()) +
                                    negative_delta - old_negative + bytes;
         if (static_cast<std::uint64_t>(std::max<std::int64_t>(after, 0)) > cap) {
@@ -514,9 +504,10 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
       [&](std::string_view key, std::string_view value) {
         if (pinned(key)) return false;
         auto times = peek_entry_times(value);
-        const bool doomed = !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
+        const bool doomed =
+            !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
         if (doomed && times && times->kind != EntryKind::kSuccess) {
-          negative_freed += record_bytes(key, value);
+          negative_freed += negative_record_bytes(key, value);
         }
         return doomed;
       },
@@ -563,7 +554,7 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
             if (times && order(*times) > cutoff) return false;
             if (times && times->kind != EntryKind::kSuccess) {
               ++evicted_negative;
-              negative_freed += record_bytes(key, value);
+              negative_freed += negative_record_bytes(key, value);
             }
             --budget;
             return true;
@@ -596,50 +587,6 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
     degrade("store full and cannot be emptied");
   } else if (err.status != LmdbStatus::kOk) {
     spdlog::warn("persist {}: eviction stopped early ({})", options_.dir, err.what());
-  }
-}
-
-void PersistentStore::count_negatives() {
-  std::uint64_t bytes = 0;
-  LmdbTxn txn(env_, LmdbTxn::Mode::kRead);
-  if (!txn.ok()) return;
-  txn.for_each(env_.answers(), [&](std::string_view key, std::string_view value) {
-    if (is_negative(value)) bytes += record_bytes(key, value);
-    return true;
-  });
-  counters_.negative_bytes.store(bytes);
-}
-
-// Makes room under negative_max without touching a positive answer: the negatives past their TTL
-// go (a stale NXDOMAIN is worth little; the junk of a flood expires within the denial TTL).
-void PersistentStore::purge_expired_negatives() {
-  negative_purged_ms_ = clock_.monotonic_ms();
-  negative_refusing_ = false;
-  const std::int64_t now = clock_.wall_seconds();
-  std::uint64_t freed = 0;
-  std::uint64_t purged = 0;
-  const LmdbError err = delete_matching(
-      env_, env_.answers(),
-      [&](std::string_view key, std::string_view value) {
-        if (pinned(key)) return false;
-        const std::optional<EntryTimes> times = peek_entry_times(value);
-        if (!times || times->kind == EntryKind::kSuccess ||
-            now <= times->stored_at_seconds + times->ttl_seconds) {
-          return false;
-        }
-        freed += record_bytes(key, value);
-        return true;
-      },
-      kDeletesPerTxn, purged);
-  counters_.negative_purged.fetch_add(purged, std::memory_order_relaxed);
-  if (err.status == LmdbStatus::kOk) {
-    counters_.negative_bytes.fetch_sub(std::min(freed, counters_.negative_bytes.load()));
-  } else {
-    count_negatives();
-  }
-  if (purged > 0) {
-    spdlog::info("persist {}: deleted {} expired negative answers to make room under negative_max",
-                 options_.dir, purged);
   }
 }
 

@@ -47,6 +47,12 @@ struct StoreOptions {
 // budget. Page slack is not counted: negatives' pages may take somewhat more than the cap.
 inline constexpr std::size_t kRecordOverhead = 10;
 
+// A stored value that holds a negative answer (NXDOMAIN, NODATA, SERVFAIL); an unreadable one
+// counts as positive (it is deleted when read or evicted anyway). And what a record costs the
+// negative budget. Both in store_negatives.cc.
+bool is_negative_value(std::string_view value);
+std::uint64_t negative_record_bytes(std::string_view key, std::string_view value);
+
 enum class StoreState : std::uint8_t {
   kOpen,
   kReadOnly,    // the directory cannot be written: what the store holds is read, nothing written
@@ -142,7 +148,8 @@ class PersistentStore {
   bool check_format();
   void writer_loop();
   bool commit_batch(std::span<const Write> batch);
-  // The negative budget (writer thread): recount from the store; delete negatives past their TTL.
+  // The negative budget (writer thread; store_negatives.cc): recount from the store; delete
+  // negatives past their TTL.
   void count_negatives();
   void purge_expired_negatives();
   // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.

@@ -181,12 +181,12 @@ struct RrlConfig {
   int ipv4_prefix_bits = 24;
   int ipv6_prefix_bits = 56;
   double responses_per_second = 0;
-  double nodata_per_second = 0;     // unset: responses_per_second
-  double nxdomains_per_second = 0;  // unset: responses_per_second
-  double referrals_per_second = 0;  // unset: responses_per_second
-  double errors_per_second = 0;     // unset: responses_per_second
-  double requests_per_second = 0;   // per client prefix, before any answer; UDP and TCP
-  int slip_ratio = 0;               // every Nth limited UDP response goes out empty with TC=1
+  double nodata_per_second = 0;          // unset: responses_per_second
+  double nxdomains_per_second = 0;       // unset: responses_per_second
+  double referrals_per_second = 0;       // unset: responses_per_second
+  double errors_per_second = 0;          // unset: responses_per_second
+  double requests_per_second = 0;        // per client prefix, before any answer; UDP and TCP
+  int slip_ratio = 0;                    // every Nth limited UDP response goes out empty with TC=1
   std::size_t max_table_size = 100'000;  // accounts tracked; the least recently used is evicted
   bool report_only = false;              // count what would be limited, limit nothing
   SourceLocation where;

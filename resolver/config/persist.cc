@@ -22,21 +22,17 @@ constexpr std::int64_t kMaxLimit = 10'000'000;
 // `negative_max 64MiB` or `negative_max 10%` (0 stores no negative answer at all).
 void set_negative_max(const Token& arg, const std::string& who, PersistConfig& persist) {
   const std::string& text = arg.text;
+  const std::string wrong =
+      who + " expects a size such as 64MiB or a percentage from 0% to 100%, got '" + text + "'";
   if (!text.empty() && text.back() == '%') {
     const auto percent = parse_integer(std::string_view(text).substr(0, text.size() - 1));
-    if (!percent || *percent < 0 || *percent > 100) {
-      fail_at(arg.where, who + " expects a size such as 64MiB or a percentage from 0% to 100%, "
-                               "got '" + text + "'");
-    }
+    if (!percent || *percent < 0 || *percent > 100) fail_at(arg.where, wrong);
     persist.negative_max_bytes.reset();
     persist.negative_max_percent = static_cast<double>(*percent);
     return;
   }
   const auto size = parse_size(text);
-  if (!size) {
-    fail_at(arg.where, who + " expects a size such as 64MiB or a percentage from 0% to 100%, "
-                             "got '" + text + "'");
-  }
+  if (!size) fail_at(arg.where, wrong);
   persist.negative_max_bytes = *size;
 }
 

@@ -30,8 +30,9 @@ std::optional<double> parse_decimal(std::string_view text) {
 double expect_allowance(const Token& arg, const std::string& who) {
   const std::optional<double> value = parse_decimal(arg.text);
   if (!value || *value < 0 || *value > kMaxAllowance) {
-    fail_at(arg.where, who + " expects a non-negative number of responses a second (0 = no "
-                             "limit), got '" + arg.text + "'");
+    const std::string expected =
+        " expects a non-negative number of responses a second (0 = no limit)";
+    fail_at(arg.where, who + expected + ", got '" + arg.text + "'");
   }
   return *value;
 }

@@ -328,9 +328,9 @@ void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
   FamilyBuilder negative_max(out, "holdfast_store_negative_max_bytes",
                              "The negative answers' budget (persist negative_max).",
                              MetricType::Gauge);
-  FamilyBuilder negative_refused(
-      out, "holdfast_store_negative_refused_total",
-      "Negative answers not stored because negative_max was reached.", MetricType::Counter);
+  FamilyBuilder negative_refused(out, "holdfast_store_negative_refused_total",
+                                 "Negative answers not stored because negative_max was reached.",
+                                 MetricType::Counter);
   FamilyBuilder negative_purged(
       out, "holdfast_store_negative_purged_total",
       "Negative answers past their TTL deleted to make room under negative_max.",

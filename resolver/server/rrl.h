@@ -116,10 +116,10 @@ class RrlTable {
 
   RrlSettings settings_;
   std::uint64_t seed_;
-  std::vector<Slot> slots_;              // capacity max_table_size, reserved once
-  std::vector<std::uint32_t> buckets_;   // power of two >= max_table_size
-  std::uint32_t lru_head_ = kNil;        // most recently used
-  std::uint32_t lru_tail_ = kNil;        // next to be evicted
+  std::vector<Slot> slots_;             // capacity max_table_size, reserved once
+  std::vector<std::uint32_t> buckets_;  // power of two >= max_table_size
+  std::uint32_t lru_head_ = kNil;       // most recently used
+  std::uint32_t lru_tail_ = kNil;       // next to be evicted
   RrlCounters counters_;
 };
 

@@ -196,8 +196,7 @@ TEST_F(PersistentStoreTest, ExpiredNegativesArePurgedToMakeRoomUnderTheCap) {
   options_.negative_max_bytes = 16 * 1024;
   auto store = PersistentStore::open(options_, clock_);
   const auto junk_now = [&] {
-    return *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{},
-                       clock_.wall_seconds());
+    return *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{}, clock_.wall_seconds());
   };
   for (int i = 0; i < 1'000; ++i) store->put("junk-" + std::to_string(i), junk_now());
   store->flush();

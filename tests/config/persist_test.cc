@@ -73,8 +73,7 @@ TEST(Persist, TakesANegativeCapAsASizeOrAPercentage) {
   EXPECT_EQ(parse_ok(". {\n  persist {\n    negative_max 8MiB\n  }\n}\n", kOptions)
                 .persist.negative_cap_bytes(),
             8ull << 20);
-  EXPECT_EQ(parse_ok(". {\n  persist {\n    size 200MiB\n    negative_max 25%\n  }\n}\n",
-                     kOptions)
+  EXPECT_EQ(parse_ok(". {\n  persist {\n    size 200MiB\n    negative_max 25%\n  }\n}\n", kOptions)
                 .persist.negative_cap_bytes(),
             50ull << 20);
   EXPECT_EQ(parse_ok(". {\n  persist {\n    negative_max 0%\n  }\n}\n", kOptions)

@@ -62,8 +62,8 @@ TEST(Rrl, DefaultsAreThePluginsAndUnsetCategoriesFollowResponses) {
 }
 
 TEST(Rrl, ACategorySetToZeroStaysUnlimited) {
-  const ServerBlock block = parse_block(
-      in_block("  rrl {\n    responses-per-second 7\n    nxdomains-per-second 0\n  }"));
+  const ServerBlock block =
+      parse_block(in_block("  rrl {\n    responses-per-second 7\n    nxdomains-per-second 0\n  }"));
   EXPECT_DOUBLE_EQ(block.rrl->nxdomains_per_second, 0);
   EXPECT_DOUBLE_EQ(block.rrl->nodata_per_second, 7);
 }

@@ -231,7 +231,8 @@ TEST(HitAllocations, TenThousandWarmHitsAllocateNothing) {
 // With `rrl` over its allowance every hit is looked up in the account table and, slip-ratio 1,
 // sent back emptied with TC=1: still no allocation (the table was reserved at start).
 TEST(HitAllocations, TenThousandRateLimitedHitsAllocateNothing) {
-  expect_hits_allocate_nothing("    rrl {\n        responses-per-second 100\n        slip-ratio 1\n    }\n");
+  expect_hits_allocate_nothing(
+      "    rrl {\n        responses-per-second 100\n        slip-ratio 1\n    }\n");
 }
 
 }  // namespace

@@ -123,8 +123,8 @@ TEST(RrlTable, AZeroAllowanceNeverLimitsNorTracks) {
 TEST(RrlTable, AccountsArePerPrefixNameAndCategory) {
   RrlTable table(settings(1), 1);
   EXPECT_EQ(table.debit(key_for("192.0.2.1"), 0), RrlVerdict::kSend);
-  EXPECT_EQ(table.debit(key_for("192.0.2.200"), 0), RrlVerdict::kDrop);  // same /24
-  EXPECT_EQ(table.debit(key_for("192.0.3.1"), 0), RrlVerdict::kSend);    // another /24
+  EXPECT_EQ(table.debit(key_for("192.0.2.200"), 0), RrlVerdict::kDrop);   // same /24
+  EXPECT_EQ(table.debit(key_for("192.0.3.1"), 0), RrlVerdict::kSend);     // another /24
   EXPECT_EQ(table.debit(key_for("192.0.2.1", 8), 0), RrlVerdict::kSend);  // another name
   RrlKey nodata = key_for("192.0.2.1");
   nodata.category = RrlCategory::kNodata;
@@ -183,8 +183,7 @@ TEST(ClassifyResponse, ReadsBindsCategories) {
   EXPECT_EQ(classify_response(reply("www.example.org.", 0, 0, 6))->category, RrlCategory::kNodata);
   EXPECT_EQ(classify_response(reply("a.example.org.", 0, 0, 2, "a.example.org."))->category,
             RrlCategory::kReferral);
-  EXPECT_EQ(classify_response(reply("x.example.org.", 3, 0, 6))->category,
-            RrlCategory::kNxdomain);
+  EXPECT_EQ(classify_response(reply("x.example.org.", 3, 0, 6))->category, RrlCategory::kNxdomain);
   EXPECT_EQ(classify_response(reply("x.example.org.", 2, 0))->category, RrlCategory::kError);
   EXPECT_FALSE(classify_response(std::vector<std::uint8_t>{1, 2, 3}));
 }
