@@ -53,6 +53,7 @@ class Flood:
         self.source, self.port, self.rate = source, port, rate
         self.count = int(rate * seconds)
         self.answered = self.slipped = self.other = 0
+        self.malformed_slips = 0  # a slip must carry the question and the client's EDNS
         self.slipped_ids: list[int] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -76,6 +77,9 @@ class Flood:
             if reply.flags & dns.flags.TC and not reply.answer:
                 self.slipped += 1
                 self.slipped_ids.append(reply.id)
+                if (len(reply.question) != 1 or str(reply.question[0].name) != QNAME
+                        or reply.authority or reply.edns != 0):
+                    self.malformed_slips += 1
             elif reply.rcode() == dns.rcode.NOERROR and reply.answer:
                 self.answered += 1
             else:
@@ -159,6 +163,7 @@ class RrlTest(RrlBase):
         flood, asked, answered = self.flood_with_a_legitimate_client()
         self.assertEqual(answered, asked)
         self.assertEqual(flood.other, 0)
+        self.assertEqual(flood.malformed_slips, 0)
         # The first second's allowance, a little of the next as the credit trickles back, then
         # nothing but slips and drops while the flood lasts.
         self.assertGreaterEqual(flood.answered, ALLOWANCE)
