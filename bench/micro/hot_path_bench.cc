@@ -1,7 +1,9 @@
 // Micro-benchmarks of the hot path and its neighbours (Google Benchmark): parsing a query,
 // building its cache key, a memory-cache hit (render with aged TTLs), the reply rewrite a hit
-// needs (ID, question case), a store get and put, and parsing a Corefile.
+// needs (ID, question case), the rrl verdict on a reply, a store get and put, and parsing a
+// Corefile.
 //   build/bin/bench_micro [--benchmark_filter=Hit]
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,7 @@
 #include "dns/header.h"
 #include "dns/message.h"
 #include "dns/wire.h"
+#include "server/rrl.h"
 
 namespace {
 
@@ -108,6 +111,29 @@ void BM_ReplyRewrite(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ReplyRewrite);
+
+// The rrl verdict on a UDP reply (server/rrl.h): the reply read into its category and name, the
+// account of one of `state.range(0)` client /24s found (or added) and debited.
+void BM_RrlCheckResponse(benchmark::State& state) {
+  config::RrlConfig config;
+  config.responses_per_second = 100;
+  config.max_table_size = static_cast<std::size_t>(state.range(0));
+  server::ResponseRateLimiter rrl(config, {"."});
+  const auto reply = answer_for(query_packet());
+  std::vector<sockaddr_storage> peers(static_cast<std::size_t>(state.range(0)));
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    auto& peer = reinterpret_cast<sockaddr_in&>(peers[i]);
+    peer.sin_family = AF_INET;
+    peer.sin_addr.s_addr = htonl(0x0a000000u | static_cast<std::uint32_t>(i << 8));  // 10.x.y.0/24
+  }
+  std::int64_t now_ns = 0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(rrl.check_response(reply, peers[i], now_ns += 1000));
+    i = (i + 1) % peers.size();
+  }
+}
+BENCHMARK(BM_RrlCheckResponse)->Arg(1000)->Arg(100000);
 
 class StoreFixture : public benchmark::Fixture {
  public:

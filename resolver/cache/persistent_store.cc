@@ -239,8 +239,10 @@ void PersistentStore::open_or_recover() {
       continue;
     }
     if (state_ == StoreState::kOpen) {
-      spdlog::info("persist {}: {} entries, {} KiB of {} KiB used", options_.dir,
-                   env_.entry_count(), env_.used_bytes() / 1024, env_.map_bytes() / 1024);
+      count_negatives();
+      spdlog::info("persist {}: {} entries, {} KiB of {} KiB used ({} KiB by negative answers)",
+                   options_.dir, env_.entry_count(), env_.used_bytes() / 1024,
+                   env_.map_bytes() / 1024, counters_.negative_bytes.load() / 1024);
     }
     return;
   }
@@ -361,8 +363,13 @@ void PersistentStore::writer_loop() {
       std::vector<Write> writes(std::make_move_iterator(batch.begin()),
                                 std::make_move_iterator(batch.end()));
       const auto started = std::chrono::steady_clock::now();
+      if (recount_negatives_.exchange(false)) count_negatives();
       commit_batch(writes);
       evict_if_needed(false, options_.evict_low_water);
+      if (negative_refusing_ &&
+          clock_.monotonic_ms() - negative_purged_ms_ >= options_.negative_purge_interval.count()) {
+        purge_expired_negatives();
+      }
       counters_.flush_micros.fetch_add(
           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::steady_clock::now() - started)
@@ -388,21 +395,71 @@ void PersistentStore::writer_loop() {
 }
 
 bool PersistentStore::commit_batch(std::span<const Write> batch) {
+  // The negative budget moves only when the transaction commits.
+  std::int64_t negative_delta = 0;
+  std::uint64_t refused = 0;
+  const std::uint64_t cap = options_.negative_max_bytes.value_or(UINT64_MAX);
   auto write_all = [&]() -> LmdbError {
+    negative_delta = 0;
+    refused = 0;
     LmdbTxn txn(env_, LmdbTxn::Mode::kWrite);  // aborted on return unless committed
     if (!txn.ok()) return txn.error();
     for (const Write& write : batch) {
-      LmdbError err = write.value.empty() ? txn.del(env_.answers(), write.key)
-                                          : txn.put(env_.answers(), write.key, write.value);
+      // What the record replaced counts no more (a view: read before the next write).
+      std::string_view old;
+      const bool had = txn.get(env_.answers(), write.key, old).status == LmdbStatus::kOk;
+      const std::int64_t old_negative =
+          had && is_negative_value(old)
+              ? static_cast<std::int64_t>(negative_record_bytes(write.key, old))
+              : 0;
+      LmdbError err;
+      if (write.value.empty()) {
+        err = txn.del(env_.answers(), write.key);
+        negative_delta -= old_negative;
+      } else if (is_negative_value(write.value)) {
+        const auto bytes = static_cast<std::int64_t>(negative_record_bytes(write.key, write.value));
+        const std::int64_t after = static_cast<std::int64_t>(counters_.negative_bytes.load()) +
+                                   negative_delta - old_negative + bytes;
+        if (static_cast<std::uint64_t>(std::max<std::int64_t>(after, 0)) > cap) {
+          // Over the budget: not stored. An older answer for the name would be wrong now.
+          ++refused;
+          if (had) err = txn.del(env_.answers(), write.key);
+          negative_delta -= had ? old_negative : 0;
+        } else {
+          err = txn.put(env_.answers(), write.key, write.value);
+          negative_delta += bytes - old_negative;
+        }
+      } else {
+        err = txn.put(env_.answers(), write.key, write.value);
+        negative_delta -= old_negative;
+      }
       if (err.status != LmdbStatus::kOk) return err;
     }
     return txn.commit();
+  };
+  auto committed = [&] {
+    if (negative_delta >= 0) {
+      counters_.negative_bytes.fetch_add(static_cast<std::uint64_t>(negative_delta));
+    } else {
+      counters_.negative_bytes.fetch_sub(static_cast<std::uint64_t>(-negative_delta));
+    }
+    if (refused == 0) return;
+    negative_refusing_ = true;  // until the next purge of expired negatives
+    counters_.negative_refused.fetch_add(refused, std::memory_order_relaxed);
+    if (!negative_cap_logged_) {
+      negative_cap_logged_ = true;
+      spdlog::warn(
+          "persist {}: negative answers reached negative_max ({} KiB); further ones are not "
+          "stored until room is made (counted in holdfast_store_negative_refused_total)",
+          options_.dir, cap / 1024);
+    }
   };
   // On a full map: evict to the low-water mark, then to half of it, then commit the batch in
   // halves (a batch can be larger than what a small map has free).
   for (int attempt = 0; attempt < 3; ++attempt) {
     const LmdbError err = write_all();
     if (err.status == LmdbStatus::kOk) {
+      committed();
       counters_.written.fetch_add(batch.size(), std::memory_order_relaxed);
       counters_.batches.fetch_add(1, std::memory_order_relaxed);
       return true;
@@ -441,12 +498,18 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
 
   // First what nobody may be served any more: past expiry + max stale, or unreadable.
   std::uint64_t expired = 0;
+  std::uint64_t negative_freed = 0;
   LmdbError err = delete_matching(
       env_, env_.answers(),
       [&](std::string_view key, std::string_view value) {
         if (pinned(key)) return false;
         auto times = peek_entry_times(value);
-        return !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
+        const bool doomed =
+            !times || now > times->stored_at_seconds + times->ttl_seconds + max_stale;
+        if (doomed && times && times->kind != EntryKind::kSuccess) {
+          negative_freed += negative_record_bytes(key, value);
+        }
+        return doomed;
       },
       kDeletesPerTxn, expired);
   counters_.evicted_expired.fetch_add(expired, std::memory_order_relaxed);
@@ -489,7 +552,10 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
             if (budget == 0 || pinned(key)) return false;
             auto times = peek_entry_times(value);
             if (times && order(*times) > cutoff) return false;
-            if (times && times->kind != EntryKind::kSuccess) ++evicted_negative;
+            if (times && times->kind != EntryKind::kSuccess) {
+              ++evicted_negative;
+              negative_freed += negative_record_bytes(key, value);
+            }
             --budget;
             return true;
           },
@@ -497,6 +563,11 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
       counters_.evicted_lru.fetch_add(lru, std::memory_order_relaxed);
       evicted_lru = lru;
     }
+  }
+  if (err.status == LmdbStatus::kOk) {
+    counters_.negative_bytes.fetch_sub(std::min(negative_freed, counters_.negative_bytes.load()));
+  } else {
+    count_negatives();  // a transaction that failed kept some of what was counted as freed
   }
   if (expired + evicted_lru > 0) {
     spdlog::info(
@@ -510,6 +581,7 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
     if (txn.ok() && txn.drop_all(env_.answers()).status == LmdbStatus::kOk &&
         txn.commit().status == LmdbStatus::kOk) {
       spdlog::error("persist {}: store full and eviction impossible; emptied it", options_.dir);
+      counters_.negative_bytes.store(0);
       return;
     }
     degrade("store full and cannot be emptied");
@@ -534,6 +606,7 @@ Result<ImportStats> PersistentStore::import_snapshot(const std::string& file) {
   if (state_.load() != StoreState::kOpen) return fail(not_open(file, state_.load(), problem()));
   const auto started = std::chrono::steady_clock::now();
   auto stats = import_answers(env_, file, options_.size_bytes);
+  recount_negatives_ = true;  // by the writer, before its next batch
   if (stats) {
     spdlog::info("persist {}: imported {} entries from {} ({} kept as fresher) in {} ms",
                  options_.dir, stats->imported, file, stats->skipped_fresher, elapsed_ms(started));

@@ -40,7 +40,22 @@ struct StoreOptions {
       static_cast<std::uint32_t>(config::ServeStaleConfig{}.max_stale.count());
   double evict_high_water = 0.80;
   double evict_low_water = 0.70;
+  // The most negative answers (NXDOMAIN, NODATA, SERVFAIL) may take, counted as key + value +
+  // kRecordOverhead per record; past it new negatives are refused (counted). nullopt: no cap.
+  std::optional<std::size_t> negative_max_bytes;
+  // While negatives are refused, those past their TTL are deleted at most this often.
+  std::chrono::milliseconds negative_purge_interval{60'000};
 };
+
+// LMDB's bytes per record besides key and value (node header and page index), for the negative
+// budget. Page slack is not counted: negatives' pages may take somewhat more than the cap.
+inline constexpr std::size_t kRecordOverhead = 10;
+
+// A stored value that holds a negative answer (NXDOMAIN, NODATA, SERVFAIL); an unreadable one
+// counts as positive (it is deleted when read or evicted anyway). And what a record costs the
+// negative budget. Both in store_negatives.cc.
+bool is_negative_value(std::string_view value);
+std::uint64_t negative_record_bytes(std::string_view key, std::string_view value);
 
 enum class StoreState : std::uint8_t {
   kOpen,
@@ -62,6 +77,9 @@ struct StoreCounters {
   std::atomic<std::uint64_t> map_full{0};
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<std::uint64_t> moved_aside{0};
+  std::atomic<std::uint64_t> negative_bytes{0};    // what negatives take (negative_max)
+  std::atomic<std::uint64_t> negative_refused{0};  // negatives not stored: over negative_max
+  std::atomic<std::uint64_t> negative_purged{0};   // negatives past their TTL deleted for room
   std::atomic<std::uint64_t> flush_micros{0};   // time spent committing batches
   std::atomic<std::uint64_t> queue_length{0};   // writes waiting for the writer thread
   std::atomic<std::int64_t> last_commit_ms{0};  // Clock::monotonic_ms of the last batch
@@ -134,6 +152,10 @@ class PersistentStore {
   bool check_format();
   void writer_loop();
   bool commit_batch(std::span<const Write> batch);
+  // The negative budget (writer thread; store_negatives.cc): recount from the store; delete
+  // negatives past their TTL.
+  void count_negatives();
+  void purge_expired_negatives();
   // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.
   void evict_if_needed(bool force, double low_water);
   void degrade(const std::string& why);
@@ -158,6 +180,12 @@ class PersistentStore {
   std::deque<Write> queue_;
   std::uint64_t enqueued_seq_ = 0;
   std::uint64_t committed_seq_ = 0;
+  // Writer thread only: the cap was reached (logged once), and when expired negatives were last
+  // purged to make room.
+  bool negative_cap_logged_ = false;
+  bool negative_refusing_ = false;
+  std::atomic<bool> recount_negatives_{false};  // an import wrote past the writer
+  std::int64_t negative_purged_ms_ = 0;
   bool stopping_ = false;
   bool flush_requested_ = false;
   std::thread writer_;

@@ -62,17 +62,29 @@ struct ServeStaleConfig {
   std::chrono::milliseconds recheck{30'000};
 };
 
-// `persist [DIR|off] { size SIZE  flush DUR  sync DUR }`: the LMDB store all blocks share.
+// `persist [DIR|off] { size SIZE  flush DUR  sync DUR  negative_max SIZE|PERCENT }`: the LMDB
+// store all blocks share.
 struct PersistConfig {
   bool enabled = true;
   std::string dir;  // resolved default: /var/lib/holdfast (root), else $XDG_STATE_HOME/holdfast
   std::uint64_t size_bytes = std::uint64_t{1} << 30;
   std::chrono::milliseconds flush{100};
   std::chrono::milliseconds sync{1000};
+  // The most the negative answers (NXDOMAIN, NODATA, SERVFAIL) may take of the store: a SIZE, or
+  // when unset negative_max_percent of size_bytes. Past it no more negatives are stored, so a
+  // flood of random names cannot push out the names that resolve (README "Persistence").
+  std::optional<std::uint64_t> negative_max_bytes;
+  double negative_max_percent = 10;
   SourceLocation where;  // empty file when nothing was written (the default)
+  std::uint64_t negative_cap_bytes() const {
+    return negative_max_bytes ? *negative_max_bytes
+                              : static_cast<std::uint64_t>(static_cast<double>(size_bytes) *
+                                                           negative_max_percent / 100);
+  }
   bool operator==(const PersistConfig& other) const {
     return enabled == other.enabled && dir == other.dir && size_bytes == other.size_bytes &&
-           flush == other.flush && sync == other.sync;
+           flush == other.flush && sync == other.sync &&
+           negative_cap_bytes() == other.negative_cap_bytes();
   }
 };
 
@@ -158,6 +170,28 @@ struct AclConfig {
   std::vector<AclRule> rules;
 };
 
+// `rrl [ZONES...] { window SECONDS  ipv4-prefix-length N  ipv6-prefix-length N
+// responses-per-second N  nodata-per-second N  nxdomains-per-second N  referrals-per-second N
+// errors-per-second N  requests-per-second N  slip-ratio N  max-table-size N  report-only }`
+// (the CoreDNS external plugin rrl, BIND's response rate limiting). Defaults are the plugin's: no
+// allowance set means nothing is limited. An allowance of 0 disables limiting of its category.
+struct RrlConfig {
+  std::vector<std::string> zones;  // empty: the block's zones
+  double window_seconds = 15;      // how far an account may go into debt
+  int ipv4_prefix_bits = 24;
+  int ipv6_prefix_bits = 56;
+  double responses_per_second = 0;
+  double nodata_per_second = 0;          // unset: responses_per_second
+  double nxdomains_per_second = 0;       // unset: responses_per_second
+  double referrals_per_second = 0;       // unset: responses_per_second
+  double errors_per_second = 0;          // unset: responses_per_second
+  double requests_per_second = 0;        // per client prefix, before any answer; UDP and TCP
+  int slip_ratio = 0;                    // every Nth limited UDP response goes out empty with TC=1
+  std::size_t max_table_size = 100'000;  // accounts tracked; the least recently used is evicted
+  bool report_only = false;              // count what would be limited, limit nothing
+  SourceLocation where;
+};
+
 // A directive that is parsed and validated but whose behaviour arrives in a later release.
 struct InactiveDirective {
   // "health", "prometheus", "reload", "loop", or "cache prefetch" / "cache serve_stale" for the
@@ -181,6 +215,7 @@ struct ServerBlock {
   std::optional<ReloadConfig> reload;
   std::optional<ChaosConfig> chaos;
   std::vector<AclConfig> acl;
+  std::optional<RrlConfig> rrl;
   bool loop = false;
   std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result
   UpstreamLimits upstream_limits;

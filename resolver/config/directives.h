@@ -39,6 +39,7 @@ void setup_prometheus(const DirectiveNode& node, ServerBlock& block, BuildContex
 void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_chaos(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_acl(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_rrl(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 

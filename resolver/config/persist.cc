@@ -1,4 +1,4 @@
-// Setup of `persist [DIR|off] { size SIZE  flush DUR  sync DUR }` and of
+// Setup of `persist [DIR|off] { size SIZE  flush DUR  sync DUR  negative_max SIZE|PERCENT }` and of
 // `upstream_limits { max_inflight N  qps N  burst N  queue N  queue_wait DUR  probe_interval DUR
 // probes N }`, and the merge of `persist` across blocks.
 #include "config/persist.h"
@@ -19,6 +19,23 @@ namespace {
 constexpr std::uint64_t kMinStoreBytes = std::uint64_t{1} << 20;  // LMDB needs a few pages
 constexpr std::int64_t kMaxLimit = 10'000'000;
 
+// `negative_max 64MiB` or `negative_max 10%` (0 stores no negative answer at all).
+void set_negative_max(const Token& arg, const std::string& who, PersistConfig& persist) {
+  const std::string& text = arg.text;
+  const std::string wrong =
+      who + " expects a size such as 64MiB or a percentage from 0% to 100%, got '" + text + "'";
+  if (!text.empty() && text.back() == '%') {
+    const auto percent = parse_integer(std::string_view(text).substr(0, text.size() - 1));
+    if (!percent || *percent < 0 || *percent > 100) fail_at(arg.where, wrong);
+    persist.negative_max_bytes.reset();
+    persist.negative_max_percent = static_cast<double>(*percent);
+    return;
+  }
+  const auto size = parse_size(text);
+  if (!size) fail_at(arg.where, wrong);
+  persist.negative_max_bytes = *size;
+}
+
 void set_persist_property(const DirectiveNode& option, PersistConfig& persist) {
   const std::string who = "persist: '" + option.name.text + "'";
   expect_no_block(option, who);
@@ -34,6 +51,8 @@ void set_persist_property(const DirectiveNode& option, PersistConfig& persist) {
     if (persist.flush.count() < 1) fail_at(arg.where, who + " must be at least 1ms");
   } else if (option.name.text == "sync") {
     persist.sync = expect_duration(arg, who + " expects a duration such as 1s");
+  } else if (option.name.text == "negative_max") {
+    set_negative_max(arg, who, persist);
   } else {
     fail_at(option.name.where, "persist: unknown property '" + option.name.text + "'");
   }

@@ -41,6 +41,7 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"admin", setup_admin, Occurrence::kOncePerBlock},
     DirectiveSpec{"chaos", setup_chaos, Occurrence::kOncePerBlock},
     DirectiveSpec{"acl", setup_acl, Occurrence::kRepeatable},
+    DirectiveSpec{"rrl", setup_rrl, Occurrence::kOncePerBlock},
 };
 
 struct Key {

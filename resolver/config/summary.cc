@@ -138,6 +138,16 @@ void write_block(std::ostream& out, const ServerBlock& block) {
     }
     out << "\n";
   }
+  if (block.rrl) {
+    const RrlConfig& r = *block.rrl;
+    out << "  rrl" << (r.zones.empty() ? "" : " " + join(r.zones, " ")) << ": window "
+        << r.window_seconds << "s, prefixes /" << r.ipv4_prefix_bits << " /" << r.ipv6_prefix_bits
+        << ", per second: responses " << r.responses_per_second << ", nodata "
+        << r.nodata_per_second << ", nxdomains " << r.nxdomains_per_second << ", referrals "
+        << r.referrals_per_second << ", errors " << r.errors_per_second << ", requests "
+        << r.requests_per_second << "; slip-ratio " << r.slip_ratio << ", max-table-size "
+        << r.max_table_size << (r.report_only ? ", report-only" : "") << "\n";
+  }
   if (block.chaos) {
     out << "  chaos: version "
         << (block.chaos->version.empty() ? "holdfast-VERSION" : block.chaos->version);
@@ -172,7 +182,8 @@ std::string summary(const Config& config) {
   const PersistConfig& persist = config.persist;
   if (persist.enabled) {
     out << "persist: " << persist.dir << ", size " << persist.size_bytes << " bytes, flush "
-        << format_duration(persist.flush) << ", sync " << format_duration(persist.sync) << "\n";
+        << format_duration(persist.flush) << ", sync " << format_duration(persist.sync)
+        << ", negative_max " << persist.negative_cap_bytes() << " bytes\n";
   } else {
     out << "persist: off (memory only)\n";
   }

@@ -170,6 +170,46 @@ void acl_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
   }
 }
 
+// The plugin's two counters carry a client_ip label there; here the block's server and zone:
+// under a spoofed flood a label per client address would grow without bound.
+void rrl_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
+  FamilyBuilder responses(out, "coredns_rrl_responses_exceeded_total",
+                          "Counter of responses exceeding QPS limit.", MetricType::Counter);
+  FamilyBuilder requests(out, "coredns_rrl_requests_exceeded_total",
+                         "Counter of requests exceeding QPS limit.", MetricType::Counter);
+  FamilyBuilder limited(out, "holdfast_rrl_responses_limited_total",
+                        "UDP responses over the rrl allowance, by what happened to them (dropped; "
+                        "slipped: sent empty with TC=1; reported: sent, report-only).",
+                        MetricType::Counter);
+  FamilyBuilder requests_limited(out, "holdfast_rrl_requests_limited_total",
+                                 "Requests over requests-per-second (dropped; reported: "
+                                 "answered, report-only).",
+                                 MetricType::Counter);
+  FamilyBuilder accounts(out, "holdfast_rrl_accounts", "Accounts in the rrl table.",
+                         MetricType::Gauge);
+  FamilyBuilder evictions(out, "holdfast_rrl_evictions_total",
+                          "Accounts evicted from a full rrl table (max-table-size).",
+                          MetricType::Counter);
+  for (const RrlMetrics& r : s.rrls) {
+    auto labels = [&] { return Labels{{"server", r.server}, {"zone", r.zones}, {"view", ""}}; };
+    auto with_action = [&](const char* action) {
+      Labels l = labels();
+      l.push_back({"action", action});
+      return l;
+    };
+    responses.counter(labels(),
+                      d(r.responses_dropped + r.responses_slipped + r.responses_reported));
+    requests.counter(labels(), d(r.requests_dropped + r.requests_reported));
+    limited.counter(with_action("dropped"), d(r.responses_dropped));
+    limited.counter(with_action("slipped"), d(r.responses_slipped));
+    limited.counter(with_action("reported"), d(r.responses_reported));
+    requests_limited.counter(with_action("dropped"), d(r.requests_dropped));
+    requests_limited.counter(with_action("reported"), d(r.requests_reported));
+    accounts.gauge(labels(), d(r.accounts));
+    evictions.counter(labels(), d(r.evictions));
+  }
+}
+
 void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
   FamilyBuilder requests(out, "coredns_forward_requests_total",
                          "Counter of requests made per upstream.", MetricType::Counter);
@@ -287,6 +327,20 @@ void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
                       MetricType::Gauge);
   FamilyBuilder evictions(out, "holdfast_store_evictions_total", "Store evictions, by reason.",
                           MetricType::Counter);
+  FamilyBuilder negative(out, "holdfast_store_negative_bytes",
+                         "Bytes the negative answers (NXDOMAIN, NODATA, SERVFAIL) take in the "
+                         "store (key + value + record overhead).",
+                         MetricType::Gauge);
+  FamilyBuilder negative_max(out, "holdfast_store_negative_max_bytes",
+                             "The negative answers' budget (persist negative_max).",
+                             MetricType::Gauge);
+  FamilyBuilder negative_refused(out, "holdfast_store_negative_refused_total",
+                                 "Negative answers not stored because negative_max was reached.",
+                                 MetricType::Counter);
+  FamilyBuilder negative_purged(
+      out, "holdfast_store_negative_purged_total",
+      "Negative answers past their TTL deleted to make room under negative_max.",
+      MetricType::Counter);
   FamilyBuilder errors(
       out, "holdfast_store_errors_total",
       "Store errors by kind: corrupt (a value failed validation), full (map full), "
@@ -305,6 +359,10 @@ void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
   written.counter({}, d(st.written));
   drops.counter({}, d(st.dropped));
   queue.gauge({}, d(st.queue_length));
+  negative.gauge({}, d(st.negative_bytes));
+  negative_max.gauge({}, d(st.negative_max_bytes));
+  negative_refused.counter({}, d(st.negative_refused));
+  negative_purged.counter({}, d(st.negative_purged));
   evictions.counter({{"reason", "expired"}}, d(st.evicted_expired));
   evictions.counter({{"reason", "lru"}}, d(st.evicted_lru));
   errors.counter({{"kind", "corrupt"}}, d(st.corrupt));
@@ -360,6 +418,7 @@ std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
   dns_families(out, s);
   cache_families(out, s);
   acl_families(out, s);
+  rrl_families(out, s);
   forward_families(out, s);
   store_families(out, s.store);
   pipeline_families(out, s.pipeline);

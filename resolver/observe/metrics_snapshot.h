@@ -45,6 +45,19 @@ struct AclMetrics {
   std::uint64_t dropped = 0;
 };
 
+// coredns_rrl_* and holdfast_rrl_* for one server block with `rrl`.
+struct RrlMetrics {
+  std::string server;
+  std::string zones;
+  std::uint64_t responses_dropped = 0;
+  std::uint64_t responses_slipped = 0;
+  std::uint64_t responses_reported = 0;  // report-only: would have been limited
+  std::uint64_t requests_dropped = 0;
+  std::uint64_t requests_reported = 0;
+  std::uint64_t accounts = 0;
+  std::uint64_t evictions = 0;
+};
+
 // One upstream server of a forwarder group.
 struct UpstreamMetricsSnapshot {
   std::string to;  // "10.96.0.10:53"
@@ -90,6 +103,10 @@ struct StoreMetrics {
   std::uint64_t queue_length = 0;
   std::uint64_t evicted_expired = 0;
   std::uint64_t evicted_lru = 0;
+  std::uint64_t negative_bytes = 0;
+  std::uint64_t negative_max_bytes = 0;  // the map size when there is no cap
+  std::uint64_t negative_refused = 0;
+  std::uint64_t negative_purged = 0;
   // holdfast_store_errors_total{kind}
   std::uint64_t corrupt = 0;  // values that failed validation (deleted)
   std::uint64_t full = 0;     // MDB_MAP_FULL
@@ -116,6 +133,7 @@ struct MetricsSnapshot {
   std::vector<ZoneRequests> zones;
   std::vector<CacheMetrics> caches;
   std::vector<AclMetrics> acls;
+  std::vector<RrlMetrics> rrls;
   std::vector<ForwarderMetrics> forwarders;
   StoreMetrics store;
   PipelineMetrics pipeline;

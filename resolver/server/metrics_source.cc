@@ -77,6 +77,19 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       m.filtered = zone->acl_filtered;
       m.dropped = zone->acl_dropped;
     }
+    if (zone->rrl) {
+      const RrlCounters& c = zone->rrl->counters();
+      observe::RrlMetrics& m = out.rrls.emplace_back();
+      m.server = server;
+      m.zones = join_zones(zone->block->zones);
+      m.responses_dropped = c.responses_dropped;
+      m.responses_slipped = c.responses_slipped;
+      m.responses_reported = c.responses_reported;
+      m.requests_dropped = c.requests_dropped;
+      m.requests_reported = c.requests_reported;
+      m.accounts = zone->rrl->accounts();
+      m.evictions = c.evictions;
+    }
     if (zone->forwarder) {
       const upstream::Forwarder& f = *zone->forwarder;
       const upstream::ForwarderCounters& c = f.counters();
@@ -132,6 +145,11 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
     st.queue_length = get(c.queue_length);
     st.evicted_expired = get(c.evicted_expired);
     st.evicted_lru = get(c.evicted_lru);
+    st.negative_bytes = get(c.negative_bytes);
+    st.negative_max_bytes = std::min<std::uint64_t>(
+        store_->options().negative_max_bytes.value_or(st.map_bytes), st.map_bytes);
+    st.negative_refused = get(c.negative_refused);
+    st.negative_purged = get(c.negative_purged);
     st.corrupt = get(c.invalid_deleted);
     st.full = get(c.map_full);
     st.moved_aside = get(c.moved_aside);

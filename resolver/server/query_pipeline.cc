@@ -186,6 +186,11 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
         return;
     }
   }
+  if (zone != nullptr && zone->rrl &&
+      zone->rrl->check_request(key.name(), client.peer, now_ns()) == RrlVerdict::kDrop) {
+    client.sink->query_done(client);  // requests-per-second: no answer at all, as CoreDNS
+    return;
+  }
   if (query.question.qclass == kClassChaos || (zone != nullptr && qtype == kQtypeAny)) {
     const LocalAnswer local = answer_locally(packet, parsed, zone ? zone->block : nullptr,
                                              options_.version, hostname_, reply_);
@@ -447,9 +452,42 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
   send(client, len, &query, packet, zone, responder);
 }
 
+std::size_t QueryPipeline::rate_limit(const ClientRef& client, std::size_t len,
+                                      const dns::QueryView* query, const Zone& zone) noexcept {
+  const dns::Bytes reply(reply_.data(), len);
+  switch (zone.rrl->check_response(reply, client.peer, now_ns())) {
+    case RrlVerdict::kSend:
+    case RrlVerdict::kReportOnly:
+      return len;
+    case RrlVerdict::kDrop:
+      return 0;
+    case RrlVerdict::kSlip:
+      break;
+  }
+  // Slip: header and question only, TC=1 (and the OPT when the client sent one), so that a
+  // client that really asked retries over TCP, which is never limited.
+  const std::optional<std::size_t> question_end = dns::skip_questions(reply, 1);
+  if (!question_end) return 0;
+  std::optional<dns::OptToWrite> opt;
+  if (query != nullptr && query->opt) {
+    opt.emplace();
+    opt->udp_size = static_cast<std::uint16_t>(options_.max_udp_payload);
+    opt->do_bit = query->opt->do_bit;
+  }
+  return dns::truncate_reply(dns::MutableBytes(reply_), *question_end, opt);
+}
+
 void QueryPipeline::send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
                          dns::Bytes packet, const Zone* zone,
                          observe::Responder responder) noexcept {
+  // Response rate limiting applies to UDP only: a TCP client cannot spoof its address.
+  if (client.transport == Transport::kUdp && zone != nullptr && zone->rrl) {
+    len = rate_limit(client, len, query, *zone);
+    if (len == 0) {
+      client.sink->query_done(client);
+      return;
+    }
+  }
   client.sink->send_reply(client, dns::Bytes(reply_.data(), len));
   client.sink->query_done(client);
   if (client.router != nullptr && len >= dns::kHeaderSize) {

@@ -190,6 +190,11 @@ class QueryPipeline final : public upstream::CircuitListener {
                        observe::Responder responder = observe::Responder::kCache) noexcept;
   void send(const ClientRef& client, std::size_t len, const dns::QueryView* query,
             dns::Bytes packet, const Zone* zone, observe::Responder responder) noexcept;
+  // The zone's `rrl` verdict on the UDP reply in reply_: its length as sent (shrunk to a slip),
+  // or 0 when it is dropped.
+  std::size_t rate_limit(const ClientRef& client, std::size_t len, const dns::QueryView* query,
+                         const Zone& zone) noexcept;
+  std::int64_t now_ns() const noexcept { return clock_.monotonic_ms() * 1'000'000; }
 
   uv_loop_t* loop_;
   const Clock& clock_;

@@ -12,6 +12,7 @@
 #include "dns/wire.h"
 #include "observe/request_metrics.h"
 #include "server/acl.h"
+#include "server/rrl.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -52,6 +53,8 @@ struct Zone {
   std::uint64_t acl_blocked = 0;
   std::uint64_t acl_filtered = 0;
   std::uint64_t acl_dropped = 0;
+  // The block's `rrl` (null without it): accounts and coredns_rrl_* / holdfast_rrl_* counters.
+  std::unique_ptr<ResponseRateLimiter> rrl;
   // Counted on the loop for coredns_cache_{served_stale,prefetch}_total.
   std::uint64_t served_stale = 0;
   std::uint64_t prefetches = 0;

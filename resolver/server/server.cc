@@ -67,6 +67,7 @@ Result<std::unique_ptr<Zone>> Server::make_zone(const config::ServerBlock& block
   zone->name = zone_identity(block);
   zone->acl = Acl(block);
   zone->local_clients_only = block.bind.empty() && block.acl.empty();
+  if (block.rrl) zone->rrl = std::make_unique<ResponseRateLimiter>(*block.rrl, block.zones);
   if (block.cache.enabled) {
     const config::ServeStaleConfig& stale = block.cache.serve_stale;
     // The same zone before the reload: its cache goes on (new settings apply once the reload

@@ -22,6 +22,7 @@ void Server::open_store() {
   options.size_bytes = persist.size_bytes;
   options.flush_interval = persist.flush;
   options.sync_interval = persist.sync;
+  options.negative_max_bytes = persist.negative_cap_bytes();
   std::uint32_t max_stale = 0;
   for (const config::ServerBlock& block : config_->blocks) {
     if (block.cache.serve_stale.enabled) {

@@ -138,6 +138,79 @@ TEST_F(PersistentStoreTest, AFloodOfNegativeAnswersCannotEvictThePositiveOnes) {
   EXPECT_TRUE(store->get("junk-59999"));  // the newest junk stays while there is room
 }
 
+TEST_F(PersistentStoreTest, NegativeAnswersStopAtTheirCapWhilePositivesAreStillStored) {
+  // negative_max: 200 names that resolve, then 5,000 junk NXDOMAINs against a 64 KiB budget in a
+  // store with room for all of them. The junk stops at the cap; positives before and after stay.
+  options_.size_bytes = 16 << 20;
+  options_.queue_capacity = 100'000;
+  options_.negative_max_bytes = 64 * 1024;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 200; ++i) store->put("good-" + std::to_string(i), entry());
+  const Entry junk =
+      *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{}, clock_.wall_seconds());
+  for (int i = 0; i < 5'000; ++i) {
+    store->put("junk-" + std::to_string(i), junk);
+    if (i % 500 == 499) store->flush();
+  }
+  for (int i = 0; i < 200; ++i) store->put("later-" + std::to_string(i), entry());
+  store->flush();
+  const StoreCounters& c = store->counters();
+  EXPECT_LE(c.negative_bytes.load(), 64u * 1024);
+  EXPECT_GT(c.negative_bytes.load(), 60u * 1024);  // filled up to the cap, not far below
+  EXPECT_GT(c.negative_refused.load(), 4'000u);
+  EXPECT_EQ(c.evicted_lru.load(), 0u);
+  int positives = 0;
+  int negatives = 0;
+  store->scan_times([&](std::string_view key, const EntryTimes& times) {
+    (times.kind == EntryKind::kSuccess ? positives : negatives) += 1;
+    EXPECT_EQ(times.kind == EntryKind::kSuccess, key.substr(0, 5) != "junk-");
+    return true;
+  });
+  EXPECT_EQ(positives, 400);
+  EXPECT_EQ(static_cast<std::uint64_t>(negatives) + c.negative_refused.load(), 5'000u);
+  EXPECT_TRUE(store->get("junk-0"));  // the first junk was stored, the rest refused
+  EXPECT_FALSE(store->get("junk-4999"));
+}
+
+TEST_F(PersistentStoreTest, TheNegativeBudgetIsRecountedAtOpen) {
+  options_.negative_max_bytes = 1 << 20;
+  const Entry junk =
+      *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{}, clock_.wall_seconds());
+  std::uint64_t before = 0;
+  {
+    auto store = PersistentStore::open(options_, clock_);
+    for (int i = 0; i < 100; ++i) store->put("junk-" + std::to_string(i), junk);
+    store->put("good", entry());
+    store->put("junk-0", entry());  // a name that resolves again no longer counts as negative
+    store->flush();
+    before = store->counters().negative_bytes.load();
+    EXPECT_GT(before, 0u);
+    store->close();
+  }
+  auto store = PersistentStore::open(options_, clock_);
+  EXPECT_EQ(store->counters().negative_bytes.load(), before);
+}
+
+TEST_F(PersistentStoreTest, ExpiredNegativesArePurgedToMakeRoomUnderTheCap) {
+  options_.queue_capacity = 100'000;
+  options_.negative_max_bytes = 16 * 1024;
+  auto store = PersistentStore::open(options_, clock_);
+  const auto junk_now = [&] {
+    return *make_entry(testing::negative_response(3, 300, 300), TtlPolicy{}, clock_.wall_seconds());
+  };
+  for (int i = 0; i < 1'000; ++i) store->put("junk-" + std::to_string(i), junk_now());
+  store->flush();
+  ASSERT_GT(store->counters().negative_refused.load(), 0u);
+  clock_.advance_seconds(400);  // past the junk's TTL and the purge interval
+  store->put("refused-then-purge", junk_now());
+  store->flush();
+  EXPECT_GT(store->counters().negative_purged.load(), 0u);
+  store->put("fresh-negative", junk_now());
+  store->flush();
+  EXPECT_TRUE(store->get("fresh-negative"));
+  EXPECT_FALSE(store->get("junk-0"));
+}
+
 TEST_F(PersistentStoreTest, EvictionRemovesEntriesPastMaxStaleFirst) {
   options_.size_bytes = 1 << 20;
   options_.max_stale_seconds = 10;

@@ -63,6 +63,33 @@ TEST(Persist, RejectsTwoDirectories) {
             "Corefile:2:14: directive 'persist' expects at most 1 argument (DIR or off)");
 }
 
+TEST(Persist, CapsNegativeAnswersAtATenthOfTheStoreByDefault) {
+  const Config config = parse_ok(". {\n  persist {\n    size 100MiB\n  }\n}\n", kOptions);
+  EXPECT_FALSE(config.persist.negative_max_bytes.has_value());
+  EXPECT_EQ(config.persist.negative_cap_bytes(), 10ull * 1024 * 1024);
+}
+
+TEST(Persist, TakesANegativeCapAsASizeOrAPercentage) {
+  EXPECT_EQ(parse_ok(". {\n  persist {\n    negative_max 8MiB\n  }\n}\n", kOptions)
+                .persist.negative_cap_bytes(),
+            8ull << 20);
+  EXPECT_EQ(parse_ok(". {\n  persist {\n    size 200MiB\n    negative_max 25%\n  }\n}\n", kOptions)
+                .persist.negative_cap_bytes(),
+            50ull << 20);
+  EXPECT_EQ(parse_ok(". {\n  persist {\n    negative_max 0%\n  }\n}\n", kOptions)
+                .persist.negative_cap_bytes(),
+            0u);
+}
+
+TEST(Persist, RejectsABadNegativeCap) {
+  EXPECT_EQ(parse_error(". {\n  persist {\n    negative_max 120%\n  }\n}\n", kOptions),
+            "Corefile:3:18: persist: 'negative_max' expects a size such as 64MiB or a percentage "
+            "from 0% to 100%, got '120%'");
+  EXPECT_EQ(parse_error(". {\n  persist {\n    negative_max some\n  }\n}\n", kOptions),
+            "Corefile:3:18: persist: 'negative_max' expects a size such as 64MiB or a percentage "
+            "from 0% to 100%, got 'some'");
+}
+
 TEST(ParseSize, UnderstandsBinaryAndDecimalUnits) {
   EXPECT_EQ(parse_size("1GiB"), 1ull << 30);
   EXPECT_EQ(parse_size("512MiB"), 512ull << 20);

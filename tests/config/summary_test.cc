@@ -29,7 +29,8 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
       ParseOptions{"/etc/resolv.conf", "/var/lib/holdfast-test"});
   EXPECT_EQ(summary(config),
             "configuration: Corefile\n"
-            "persist: /var/lib/holdfast-test, size 1073741824 bytes, flush 100ms, sync 1s\n"
+            "persist: /var/lib/holdfast-test, size 1073741824 bytes, flush 100ms, sync 1s, "
+            "negative_max 107374182 bytes\n"
             "\n"
             "server block at Corefile:1:1\n"
             "  zones: cluster.local.\n"

@@ -67,11 +67,13 @@ class PersistStoreTest(unittest.TestCase):
         self.addCleanup(self.fault.stop)
         self.store = self.tmp / f"store-{self._testMethodName}"
 
-    def holdfast(self, label: str, size: str = "1GiB") -> tuple[h.Holdfast, int]:
+    def holdfast(self, label: str, size: str = "1GiB",
+                 persist_extra: str = "") -> tuple[h.Holdfast, int]:
         port = h.free_port(("127.0.0.1",))
         corefile = fs.stale_corefile(
             port, self.fault.port, limits=OPEN_LIMITS,
-            persist=f"{self.store} {{\n        size {size}\n        flush 100ms\n    }}")
+            persist=f"{self.store} {{\n        size {size}\n        flush 100ms\n"
+                    f"{persist_extra}    }}")
         daemon = fs.start_holdfast(self.tmp, corefile, port,
                                    name=f"holdfast-{self._testMethodName}-{label}")
         self.addCleanup(daemon.stop)
@@ -99,13 +101,16 @@ class PersistStoreTest(unittest.TestCase):
         self.assertNotIn("memory-only", daemon.log())
 
     def test_after_a_fill_past_its_size_the_newest_answers_are_still_in_the_store(self):
-        first, port = self.holdfast("fill", size="2MiB")
+        # The fill is NXDOMAINs: `negative_max 100%` lifts their budget (10 % by default) so that
+        # what is measured is eviction, which keeps the newest.
+        no_budget = "        negative_max 100%\n"
+        first, port = self.holdfast("fill", size="2MiB", persist_extra=no_budget)
         names = fill_names("newest", FILL_COUNT)
         fs.ask_all(port, names, rate=FILL_RATE, timeout=3.0)
         time.sleep(FLUSHED_WAIT)
         self.assertEqual(first.stop(), 0)
         self.fault.set_rules("blackhole")  # only the store can answer now
-        second, port = self.holdfast("reopened", size="2MiB")
+        second, port = self.holdfast("reopened", size="2MiB", persist_extra=no_budget)
         self.assert_answered(port, names[-500:], dns.rcode.NXDOMAIN)
         log = second.log()
         self.assertNotIn("moved it aside", log)
@@ -114,6 +119,37 @@ class PersistStoreTest(unittest.TestCase):
         print(f"\n  reopened after a fill of {FILL_COUNT}: {kept.group(1)} entries, "
               f"{kept.group(2)} KiB of {kept.group(3)} KiB", file=sys.stderr)
         self.assertLess(int(kept.group(1)), FILL_COUNT // 2, "far more than fit must have been asked")
+
+    # --- negative budget --------------------------------------------------------------------------
+    def test_a_flood_of_random_nxdomains_stays_under_negative_max_and_keeps_every_positive(self):
+        # Water torture: the names that matter first, then 20,000 random names under the real zone
+        # (each NXDOMAIN) against `negative_max 512KiB`; the store is reopened with the upstream
+        # gone, so every answer comes from the store.
+        first, port = self.holdfast("flood", size="64MiB",
+                                    persist_extra="        negative_max 512KiB\n")
+        positives = fs.all_services()[:500]
+        self.assert_answered(port, positives)
+        time.sleep(FLUSHED_WAIT)
+        replies = fs.ask_all(port, fill_names("junk", FILL_COUNT), rate=FILL_RATE, timeout=3.0)
+        nxdomains = sum(1 for r in replies if r.rcode == dns.rcode.NXDOMAIN)
+        time.sleep(FLUSHED_WAIT)
+        self.assertEqual(first.stop(), 0)
+        self.assertIn("negative answers reached negative_max (512 KiB)", first.log())
+        self.fault.set_rules("blackhole")
+        second, port = self.holdfast("reopened", size="64MiB",
+                                     persist_extra="        negative_max 512KiB\n")
+        self.assert_answered(port, positives)
+        kept = re.search(r"persist .*: (\d+) entries, (\d+) KiB of (\d+) KiB used "
+                         r"\((\d+) KiB by negative answers\)", second.log())
+        self.assertIsNotNone(kept, second.log())
+        entries, negative_kib = int(kept.group(1)), int(kept.group(4))
+        print(f"\n  negative_max 512KiB after {nxdomains} NXDOMAIN answers: {entries} entries "
+              f"(500 positive), {negative_kib} KiB negative, {kept.group(2)} KiB of "
+              f"{kept.group(3)} KiB used", file=sys.stderr)
+        self.assertGreater(nxdomains, FILL_COUNT * 0.99)
+        self.assertLessEqual(negative_kib, 512)
+        self.assertGreater(negative_kib, 256)  # the budget is used, not refused from the start
+        self.assertLess(entries, 500 + FILL_COUNT // 4)
 
     # --- damage -----------------------------------------------------------------------------------
     def test_a_corrupted_data_file_is_moved_aside_logged_and_the_daemon_starts_empty(self):

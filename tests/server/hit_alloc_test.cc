@@ -128,7 +128,8 @@ TEST(HitAllocations, TheCounterSeesCppAndCAllocations) {
   EXPECT_GE(g_allocations.load(), 2u);
 }
 
-TEST(HitAllocations, TenThousandWarmHitsAllocateNothing) {
+// 10,000 warm hits through a Server whose block has `extra` directives; every allocation counted.
+void expect_hits_allocate_nothing(const std::string& extra) {
   // The upstream: answers the one miss by hand.
   const int upstream = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   const std::uint16_t upstream_port = bound_port(upstream);
@@ -139,7 +140,7 @@ TEST(HitAllocations, TenThousandWarmHitsAllocateNothing) {
   const std::string text =
       "example.net:" + std::to_string(port) +
       " {\n    bind 127.0.0.1\n    forward . 127.0.0.1:" + std::to_string(upstream_port) +
-      "\n    cache 30\n    persist off\n}\n";
+      "\n    cache 30\n    persist off\n" + extra + "}\n";
   auto parsed = config::parse_corefile_text(text, "Corefile");
   ASSERT_TRUE(parsed) << parsed.error().message;
   uv_loop_t loop{};
@@ -221,6 +222,17 @@ TEST(HitAllocations, TenThousandWarmHitsAllocateNothing) {
   uv_run(&loop, UV_RUN_DEFAULT);
   server.reset();
   EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+TEST(HitAllocations, TenThousandWarmHitsAllocateNothing) {
+  expect_hits_allocate_nothing("");
+}
+
+// With `rrl` over its allowance every hit is looked up in the account table and, slip-ratio 1,
+// sent back emptied with TC=1: still no allocation (the table was reserved at start).
+TEST(HitAllocations, TenThousandRateLimitedHitsAllocateNothing) {
+  expect_hits_allocate_nothing(
+      "    rrl {\n        responses-per-second 100\n        slip-ratio 1\n    }\n");
 }
 
 }  // namespace
