@@ -61,44 +61,6 @@ void QueryPipeline::close() noexcept {
   refreshes_.clear();
 }
 
-const char* to_string(StaleMode mode) noexcept {
-  switch (mode) {
-    case StaleMode::kAuto:
-      return "auto";
-    case StaleMode::kForce:
-      return "force";
-    case StaleMode::kOff:
-      return "off";
-  }
-  return "?";
-}
-
-const char* to_string(StaleReason reason) noexcept {
-  switch (reason) {
-    case StaleReason::kTimeout:
-      return "timeout";
-    case StaleReason::kServfail:
-      return "servfail";
-    case StaleReason::kRefused:
-      return "refused";
-    case StaleReason::kUnreachable:
-      return "unreachable";
-    case StaleReason::kCircuitOpen:
-      return "circuit_open";
-    case StaleReason::kDegraded:
-      return "degraded";
-    case StaleReason::kLimited:
-      return "limited";
-    case StaleReason::kImmediate:
-      return "immediate";
-    case StaleReason::kForced:
-      return "forced";
-    case StaleReason::kCount:
-      break;
-  }
-  return "?";
-}
-
 void QueryPipeline::count_stale(Zone& zone, StaleReason reason, const cache::Hit& hit) noexcept {
   ++counters_.stale_answers;
   ++zone.served_stale;
@@ -258,68 +220,64 @@ std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKe
 void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
                                          const cache::Hit& hit, dns::Bytes packet,
                                          const dns::QueryView& query, const ClientRef& client) {
-  if (stale_mode_ == StaleMode::kForce) {
-    // The operator took the load off the upstream: what is cached is the answer, as it is.
-    count_stale(zone, StaleReason::kForced, hit);
-    finish_and_send(hit.wire_len, hit.question_end, packet, query, client,
-                    static_cast<dns::Rcode>(hit.rcode) == dns::Rcode::kNxDomain
-                        ? dns::ede::kStaleNxdomainAnswer
-                        : dns::ede::kStaleAnswer,
-                    &zone);
-    return;
-  }
   upstream::UpstreamGroup* forwarder =
       zone.upstream != nullptr && zone.upstream->covers(key.name()) ? zone.upstream : nullptr;
-  // verify (RFC 8767 §5): give the upstream a chance to answer first — as long as its own recent
-  // latency says an answer is coming, at most client_timeout — unless it is known to be down or
-  // to answer SERVFAIL to everything.
-  if (zone.stale.verify && forwarder != nullptr && !forwarder->circuit_open() &&
-      !forwarder->degraded()) {
-    const std::int64_t deadline =
-        clock_.monotonic_ms() + forwarder->stale_wait_ms(zone.stale.client_timeout_ms);
-    auto found = flights_.find(key.view());
-    if (found != flights_.end()) {
-      ++counters_.coalesced;
-      join(*found->second, packet, client, deadline);
-      return;
-    }
-    if (forwarder->admit()) {
-      const FirstWaiter first{packet, client, deadline};
-      start_flight(zone, key, upstream_query_for(packet, query), &first);
-      return;
-    }
-    ++counters_.limited;
-  }
-  StaleReason reason = StaleReason::kImmediate;
-  if (forwarder != nullptr && forwarder->circuit_open()) {
-    reason = StaleReason::kCircuitOpen;
-  } else if (forwarder != nullptr && forwarder->degraded()) {
-    reason = StaleReason::kDegraded;
-  } else if (zone.stale.verify && forwarder != nullptr) {
-    reason = StaleReason::kLimited;
-  }
-  count_stale(zone, reason, hit);
+  const auto view = [&] {
+    return UpstreamView{forwarder != nullptr, forwarder != nullptr && forwarder->circuit_open(),
+                        forwarder != nullptr && forwarder->degraded()};
+  };
   const std::uint16_t ede = static_cast<dns::Rcode>(hit.rcode) == dns::Rcode::kNxDomain
                                 ? dns::ede::kStaleNxdomainAnswer
                                 : dns::ede::kStaleAnswer;
-  finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
-  if (forwarder == nullptr) return;
-  if (forwarder->circuit_open()) {
-    // Refreshed when the upstream is back (the probes find out when) — even if a flight from
-    // before the outage is still in the air: it will fail, and nothing else would refresh it.
-    schedule_refresh(zone, key, packet, query, std::nullopt);
-    return;
-  }
-  if (flights_.count(key.view()) > 0) return;
-  if (forwarder->degraded()) {
-    // Answering SERVFAIL to everything: a trickle of refreshes finds out when it resolves again.
-    if (forwarder->claim_degraded_refresh()) {
-      ++counters_.refreshes;
-      start_flight(zone, key, upstream_query_for(packet, query), nullptr);
+  switch (first_step(stale_mode_, zone.stale.verify, view())) {
+    case StaleStep::kServeForced:
+      // The operator took the load off the upstream: what is cached is the answer, as it is.
+      count_stale(zone, StaleReason::kForced, hit);
+      finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
+      return;
+    case StaleStep::kAskUpstreamFirst: {
+      // As long as the upstream's own recent latency says an answer is coming, at most
+      // client_timeout.
+      const std::int64_t deadline =
+          clock_.monotonic_ms() + forwarder->stale_wait_ms(zone.stale.client_timeout_ms);
+      auto found = flights_.find(key.view());
+      if (found != flights_.end()) {
+        ++counters_.coalesced;
+        join(*found->second, packet, client, deadline);
+        return;
+      }
+      if (forwarder->admit()) {
+        const FirstWaiter first{packet, client, deadline};
+        start_flight(zone, key, upstream_query_for(packet, query), &first);
+        return;
+      }
+      ++counters_.limited;
+      break;
     }
-  } else if (!refresh(zone, key, packet, query)) {
-    // Over the limits: refreshed in the background, in the quiet that follows.
-    schedule_refresh(zone, key, packet, query, clock_.monotonic_ms() + zone.stale.recheck_ms);
+    case StaleStep::kServeNow:
+      break;
+  }
+  count_stale(zone, reason_served_now(zone.stale.verify, view()), hit);
+  finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
+  switch (refresh_after_serving(view(), flights_.count(key.view()) > 0)) {
+    case StaleRefresh::kNone:
+      break;
+    case StaleRefresh::kAtRecovery:
+      // Refreshed when the upstream is back (the probes find out when).
+      schedule_refresh(zone, key, packet, query, std::nullopt);
+      break;
+    case StaleRefresh::kDegradedTrickle:
+      if (forwarder->claim_degraded_refresh()) {
+        ++counters_.refreshes;
+        start_flight(zone, key, upstream_query_for(packet, query), nullptr);
+      }
+      break;
+    case StaleRefresh::kNowOrLater:
+      // Over the limits: refreshed in the background, in the quiet that follows.
+      if (!refresh(zone, key, packet, query)) {
+        schedule_refresh(zone, key, packet, query, clock_.monotonic_ms() + zone.stale.recheck_ms);
+      }
+      break;
   }
 }
 

@@ -27,6 +27,7 @@
 #include "server/local_clients.h"
 #include "server/refresh_scheduler.h"
 #include "server/router.h"
+#include "server/stale_decision.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -36,22 +37,6 @@ struct PipelineOptions {
   std::size_t max_pending_refreshes = 50'000;
   std::string version = "holdfast";  // version.bind under `chaos` without a VERSION
 };
-
-// Why an answer went out stale (holdfast_stale_answers_total{reason}).
-enum class StaleReason : std::uint8_t {
-  kTimeout,      // verify: the upstream was slower than the client's wait
-  kServfail,     // the upstream answered SERVFAIL (or FORMERR/NOTIMP)
-  kRefused,      // the upstream answered REFUSED
-  kUnreachable,  // connection refused or a network error
-  kCircuitOpen,  // every upstream was down
-  kDegraded,     // the upstream answers SERVFAIL to everything
-  kLimited,      // upstream_limits said no
-  kImmediate,    // serve_stale immediate: stale first, refresh after
-  kForced,       // the operator's stale-mode force
-  kCount
-};
-inline constexpr std::size_t kStaleReasons = static_cast<std::size_t>(StaleReason::kCount);
-const char* to_string(StaleReason reason) noexcept;
 
 struct PipelineCounters {
   std::uint64_t queries_udp = 0;
@@ -82,12 +67,6 @@ struct PipelineCounters {
   // The most seconds past expiry of any stale answer in the last one to two minutes.
   std::uint32_t oldest_stale_seconds = 0;
 };
-
-// The operator's stale lever (holdfastctl stale-mode): kAuto follows each block's serve_stale;
-// kForce answers everything cached from cache, stale or not, without asking upstream (misses still
-// go up, under the limits); kOff never serves stale.
-enum class StaleMode : std::uint8_t { kAuto, kForce, kOff };
-const char* to_string(StaleMode mode) noexcept;
 
 // Who asked, for the upstream queue's fairness between clients: a hash of the client's address
 // (not its port), never 0.
