@@ -8,7 +8,11 @@ daemon with SIGKILL at a random moment of the burst (seeded RNG; the seed is pri
 HOLDFAST_TEST_SEED=N replays it). The next daemon starts on the same store with the upstream
 blackholed, so only the store can answer; every name answered more than one flush interval plus
 a margin before the kill must come back NOERROR with its address. Each round checks its own names
-and a sample of the earlier rounds'; the last restart checks every name of every round."""
+and a sample of the earlier rounds'; the last restart checks every name of every round.
+
+The test sees a loss when there is one: owing every answer up to the kill instead (no margin),
+48 to 79 names are missing after each kill (HOLDFAST_TEST_SEED=42, 5 rounds) — the ~50 ms of
+answers not yet committed, which is what `flush` allows."""
 import contextlib
 import os
 import random
