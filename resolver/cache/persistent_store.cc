@@ -2,6 +2,7 @@
 #include "cache/persistent_store.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,10 @@ namespace {
 
 constexpr std::string_view kFormatKey = "format";
 constexpr std::size_t kDeletesPerTxn = 64;
+// After ENOSPC: how often the writer looks for room, and how much free space counts as room (a
+// few batches' worth, so that a disk with a few pages free does not flap open/full every try).
+constexpr std::int64_t kSpaceRetryMs = 5000;
+constexpr std::uint64_t kResumeFreeBytes = std::uint64_t{1} << 20;
 
 std::string format_value() {
   return std::to_string(kEntryFormatVersion);
@@ -383,6 +388,10 @@ void PersistentStore::writer_loop() {
     }
     flushed_.notify_all();
     const std::int64_t now_ms = clock_.monotonic_ms();
+    if (out_of_space_ && !stop && now_ms >= next_space_check_ms_) {
+      next_space_check_ms_ = now_ms + kSpaceRetryMs;
+      resume_if_room();
+    }
     if (now_ms - last_sync_ms >= options_.sync_interval.count()) {
       env_.sync();
       last_sync_ms = now_ms;
@@ -478,7 +487,9 @@ bool PersistentStore::commit_batch(std::span<const Write> batch) {
       }
     }
     counters_.write_errors.fetch_add(1, std::memory_order_relaxed);
-    if (err.status == LmdbStatus::kReadOnly || err.status == LmdbStatus::kNoSpace) {
+    if (err.status == LmdbStatus::kNoSpace) {
+      pause_for_space(err);
+    } else if (err.status == LmdbStatus::kReadOnly) {
       degrade("write failed (" + err.what() + ")");
     } else {
       spdlog::warn("persist {}: dropped a batch of {} entries ({})", options_.dir, batch.size(),
@@ -487,6 +498,45 @@ bool PersistentStore::commit_batch(std::span<const Write> batch) {
     return false;
   }
   return false;
+}
+
+void PersistentStore::pause_for_space(const LmdbError& err) {
+  // The committed store is intact (LMDB wrote no meta page for the failed transaction): keep
+  // serving it, as a read-only store, and write again once there is room.
+  if (out_of_space_) return;  // the other half of a split batch: said once
+  {
+    std::lock_guard lock(mutex_);
+    problem_ = "full (write failed: " + err.what() + ")";
+  }
+  out_of_space_ = true;
+  next_space_check_ms_ = clock_.monotonic_ms() + kSpaceRetryMs;
+  state_ = StoreState::kReadOnly;
+  spdlog::error(
+      "persist {}: write failed ({}): the disk is full; serving the answers it holds, writing "
+      "nothing until there is room (checked every {} s)",
+      options_.dir, err.what(), kSpaceRetryMs / 1000);
+}
+
+void PersistentStore::resume_if_room() {
+  struct statvfs fs {};
+  if (::statvfs(options_.dir.c_str(), &fs) == 0 &&
+      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kResumeFreeBytes) {
+    return;
+  }
+  // A write of our own proves it: the format key again, one small transaction.
+  LmdbTxn txn(env_, LmdbTxn::Mode::kWrite);
+  if (!txn.ok() || txn.put(env_.meta(), kFormatKey, format_value()).status != LmdbStatus::kOk ||
+      txn.commit().status != LmdbStatus::kOk) {
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    problem_.clear();
+  }
+  out_of_space_ = false;
+  state_ = StoreState::kOpen;
+  spdlog::info("persist {}: {} MiB free again; persistence is back", options_.dir,
+               static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >> 20);
 }
 
 void PersistentStore::evict_if_needed(bool force, double low_water) {

@@ -59,7 +59,8 @@ std::uint64_t negative_record_bytes(std::string_view key, std::string_view value
 
 enum class StoreState : std::uint8_t {
   kOpen,
-  kReadOnly,    // the directory cannot be written: what the store holds is read, nothing written
+  kReadOnly,    // the directory cannot be written, or its disk is full: what the store holds is
+                // read, nothing written (a full disk: until the writer finds room again)
   kMemoryOnly,  // could not open or write: the daemon runs without persistence
   kClosed,
 };
@@ -159,6 +160,10 @@ class PersistentStore {
   // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.
   void evict_if_needed(bool force, double low_water);
   void degrade(const std::string& why);
+  // A commit failed for want of disk space: stop writing, keep reading; the writer thread then
+  // tries again every kSpaceRetryMs (writer thread only).
+  void pause_for_space(const LmdbError& err);
+  void resume_if_room();
 
   StoreOptions options_;
   const Clock& clock_;
@@ -188,6 +193,8 @@ class PersistentStore {
   std::int64_t negative_purged_ms_ = 0;
   bool stopping_ = false;
   bool flush_requested_ = false;
+  bool out_of_space_ = false;             // writer thread only
+  std::int64_t next_space_check_ms_ = 0;  // writer thread only
   std::thread writer_;
 };
 

@@ -323,7 +323,7 @@ TEST_F(PersistentStoreTest, AnUnwritableDirectoryDegradesToMemoryOnly) {
   fs::permissions(dir_, fs::perms::owner_all);
 }
 
-TEST_F(PersistentStoreTest, AFullDiskDegradesToMemoryOnly) {
+TEST_F(PersistentStoreTest, AFullDiskStopsWritesKeepsReadsAndResumesOnceThereIsRoom) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "forks a multi-threaded process, which ThreadSanitizer does not support";
 #endif
@@ -342,21 +342,35 @@ TEST_F(PersistentStoreTest, AFullDiskDegradesToMemoryOnly) {
     ManualClock clock(1'700'000'000);
     auto store = PersistentStore::open(options_, clock);
     if (store->state() != StoreState::kOpen) _exit(2);
-    for (int i = 0; i < 20'000; ++i) {
+    store->put(key(0), *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    store->flush();  // one small batch that fits
+    for (int i = 1; i < 20'000; ++i) {
       store->put(key(i), *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
     }
     store->flush();
-    const bool degraded = store->state() == StoreState::kMemoryOnly;
-    const bool counted = store->counters().write_errors.load() > 0;
-    store->put(key(1), *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    // Full: nothing more is written, what was committed is still read.
+    if (store->state() != StoreState::kReadOnly || store->counters().write_errors.load() == 0) {
+      _exit(3);
+    }
+    if (!store->get(key(0))) _exit(4);
+    // Room again (the tmpfs grows); the writer looks every 5 s of the store's clock.
+    if (mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, "size=16m") != 0) _exit(77);
+    clock.advance_seconds(6);
+    for (int i = 0; i < 300 && store->state() != StoreState::kOpen; ++i) usleep(10'000);
+    if (store->state() != StoreState::kOpen) _exit(5);
+    store->put("after", *make_entry(testing::a_response(false), TtlPolicy{}, 1'700'000'000));
+    store->flush();
+    if (!store->get("after")) _exit(6);
     store->close();
-    _exit(degraded && counted ? 0 : 3);
+    _exit(0);
   }
   int status = 0;
   waitpid(child, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "mount namespaces are not available";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: did not open, 3: did not degrade or count";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "2: did not open, 3: not read-only or no write error counted, 4: committed entry not "
+         "read while full, 5: not open again after the tmpfs grew, 6: not written after that";
 }
 
 TEST_F(PersistentStoreTest, ASecondProcessSeesWhatTheFirstWrote) {
