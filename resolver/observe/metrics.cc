@@ -306,8 +306,9 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
 void store_families(std::vector<MetricFamily>& out, const StoreMetrics& st) {
   FamilyBuilder state(
       out, "holdfast_store_state",
-      "1 for the store's state: open, read_only (the directory cannot be written: answers are "
-      "read from the store, none written), memory_only (persistence off by necessity), closed.",
+      "1 for the store's state: open, read_only (the directory cannot be written, or the disk "
+      "is full until there is room again: answers are read from the store, none written), "
+      "memory_only (persistence off by necessity), closed.",
       MetricType::Gauge);
   FamilyBuilder entries(out, "holdfast_store_entries", "Answers in the LMDB store.",
                         MetricType::Gauge);

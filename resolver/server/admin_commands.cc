@@ -198,14 +198,20 @@ json AdminCommands::stats() {
   }
   json store{{"state", "off"}, {"entries", 0}, {"bytes", 0}, {"map_size", 0}, {"flush_lag_ms", 0}};
   if (const cache::PersistentStore* st = server_.store_.get()) {
-    const bool open = st->state() == cache::StoreState::kOpen;
+    // Read-only (a read-only directory, or a full disk until there is room) still holds and
+    // serves its entries.
+    const cache::StoreState state = st->state();
+    const bool open = state == cache::StoreState::kOpen || state == cache::StoreState::kReadOnly;
+    const char* state_name = state == cache::StoreState::kOpen       ? "open"
+                             : state == cache::StoreState::kReadOnly ? "read_only"
+                                                                      : "memory_only";
     const auto& sc = st->counters();
     const std::uint64_t waiting = sc.queue_length.load(std::memory_order_relaxed);
     const std::int64_t lag = waiting == 0 ? 0
                                           : server_.clock_.monotonic_ms() -
                                                 sc.last_commit_ms.load(std::memory_order_relaxed);
     store = {
-        {"state", open ? "open" : "memory_only"},         {"entries", open ? st->entry_count() : 0},
+        {"state", state_name},         {"entries", open ? st->entry_count() : 0},
         {"bytes", open ? st->used_bytes() : 0},           {"map_size", st->options().size_bytes},
         {"flush_lag_ms", std::max<std::int64_t>(0, lag)}, {"problem", st->problem()}};
   }

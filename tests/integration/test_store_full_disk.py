@@ -12,6 +12,7 @@ signal or restart the store is `open` again and new answers are written: a resta
 upstream blackholed answers them from the store."""
 import contextlib
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -94,6 +95,13 @@ class StoreFullDiskTest(unittest.TestCase):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
             return h.sample(r.read().decode(), name, **labels)
 
+    def ctl_stats(self, daemon: h.Holdfast) -> dict:
+        ctl = str(Path(h.holdfast_bin()).with_name("holdfastctl"))
+        r = subprocess.run([ctl, "--state-dir", str(daemon.state_dir), "--json", "stats"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
     def store_state(self) -> str:
         for state in ("open", "read_only", "memory_only", "closed"):
             if self.metric("holdfast_store_state", state=state) == 1:
@@ -123,6 +131,10 @@ class StoreFullDiskTest(unittest.TestCase):
         self.assertEqual(len(full), 1, daemon.log())
         self.assertIn("No space left on device", full[0])
         self.assertGreaterEqual(self.metric("holdfast_store_errors_total", kind="write"), 1)
+        # The operator's view agrees, and still counts what the store holds.
+        stats = self.ctl_stats(daemon)
+        self.assertEqual(stats["store"]["state"], "read_only", stats)
+        self.assertGreaterEqual(stats["store"]["entries"], len(before), stats)
         self.fault.set_rules("blackhole")
         self.assert_answered(during[-500:], "from memory, upstream blackholed, disk full")
         self.fault.set_rules("pass")
