@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::uint64_t kMinStoreBytes = std::uint64_t{1} << 20;  // LMDB needs a few pages
 constexpr std::int64_t kMaxLimit = 10'000'000;
+constexpr std::int64_t kMaxQps = 1'000'000;
 
 // `negative_max 64MiB` or `negative_max 10%` (0 stores no negative answer at all).
 void set_negative_max(const Token& arg, const std::string& who, PersistConfig& persist) {
@@ -132,6 +133,11 @@ void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildC
       const auto value = expect_duration(arg, who + " expects a duration such as 1s");
       if (value.count() < 1) fail_at(arg.where, who + " must be at least 1ms");
       (name == "queue_wait" ? limits.queue_wait : limits.probe_interval) = value;
+      continue;
+    }
+    if (name == "qps") {  // the limiter keeps the last qps admission times (8 bytes each)
+      limits.qps = static_cast<int>(expect_integer(
+          arg, 1, kMaxQps, who + " expects a positive integer up to " + std::to_string(kMaxQps)));
       continue;
     }
     if (name == "queue") {  // 0 is meaningful: no queue, over the limits means SERVFAIL at once

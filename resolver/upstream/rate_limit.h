@@ -2,8 +2,9 @@
 // one-second window (qps, never exceeded in any second) and a bound on queries in flight.
 #pragma once
 
-#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "config/config.h"
 
@@ -21,8 +22,11 @@ class RateLimit {
  public:
   explicit RateLimit(const LimitOptions& options);
 
-  // True, taking a token and counting the query in this second's window, when a query may go
-  // upstream now with `inflight` already in the air.
+  // True, taking a token and counting the query in the one-second window, when a query may go
+  // upstream now with `inflight` already in the air. The window is exact: no interval of one
+  // second ever holds more than `qps` admissions (the times of the last `qps` are kept), so an
+  // upstream counting by its own clock sees at most qps a second, give or take the delivery
+  // delay's jitter.
   bool try_acquire(std::int64_t now_ms, std::size_t inflight) noexcept;
   // True when try_acquire would succeed (for deciding, without taking anything).
   bool would_admit(std::int64_t now_ms, std::size_t inflight) noexcept;
@@ -34,15 +38,16 @@ class RateLimit {
   const LimitOptions& options() const noexcept { return options_; }
 
  private:
-  static constexpr int kSlots = 10;  // 100 ms each
-  void advance(std::int64_t now_ms) noexcept;
-  int window_count() const noexcept;
+  void refill(std::int64_t now_ms) noexcept;
+  // True when `qps` admissions fall in the second before now_ms.
+  bool window_full(std::int64_t now_ms) const noexcept;
 
   LimitOptions options_;
   double tokens_;
   std::int64_t refilled_at_ms_ = -1;
-  std::array<int, kSlots> slots_{};
-  std::int64_t slot_epoch_ = -1;  // index (now_ms / 100) of the newest slot
+  // The last `qps` admission times, a ring: admitted_[next_] is the oldest once it is full.
+  std::vector<std::int64_t> admitted_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace holdfast::upstream
