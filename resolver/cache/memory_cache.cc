@@ -114,12 +114,28 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   const std::int64_t now = clock_.wall_seconds();
   Shard& shard = shard_for(key.view());
   std::lock_guard lock(shard.mutex);
+  insert_locked(shard, key, std::move(entry), now);
+}
+
+bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
+  if (entry.kind == EntryKind::kUncacheable) return false;
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  if (shard.index.find(key.view()) != shard.index.end()) return false;
+  return insert_locked(shard, key, std::move(entry), now).has_value();
+}
+
+std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shard,
+                                                                     const CacheKey& key,
+                                                                     Entry&& entry,
+                                                                     std::int64_t now) {
   auto found = shard.index.find(key.view());
   if (found != shard.index.end()) {
     const Entry& old = found->second->entry;
     if (entry.kind == EntryKind::kServfail && old.kind != EntryKind::kServfail &&
         is_usable(old, now, StaleUse::kAllowStale)) {
-      return;  // RFC 8767 §4: an error never replaces data that can still be served
+      return std::nullopt;  // RFC 8767 §4: an error never replaces data that can still be served
     }
     Lru& old_lru = old.kind == EntryKind::kSuccess ? shard.success : shard.denial;
     (old.kind == EntryKind::kSuccess ? entries_success_ : entries_denial_)
@@ -137,6 +153,7 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   shard.index.emplace(lru.front().key, lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
+  return lru.begin();
 }
 
 void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept {

@@ -84,6 +84,11 @@ class MemoryCache {
   // under the same key. A SERVFAIL never replaces a live or stale-servable answer.
   void insert(const CacheKey& key, Entry entry);
 
+  // Start-up promotion: stores `entry` only when nothing (fresh, stale or expired) is cached
+  // under `key` yet, since what was answered after the start is newer than the store. True when
+  // stored; `entry` is moved from only then.
+  bool insert_if_absent(const CacheKey& key, Entry& entry);
+
   CacheCounters counters() const noexcept;
   std::size_t size() const noexcept;
 
@@ -126,6 +131,10 @@ class MemoryCache {
   };
 
   Shard& shard_for(std::string_view key) const noexcept;
+  // The shard's lock is held. The new node, or nullopt when a SERVFAIL may not replace the
+  // entry there.
+  std::optional<Lru::iterator> insert_locked(Shard& shard, const CacheKey& key, Entry&& entry,
+                                             std::int64_t now);
   bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
   bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
   // Evicts unpinned entries from the cold end until `lru` is below `capacity` (or only pins

@@ -193,6 +193,32 @@ TEST_F(MemoryCacheTest, ServfailNeverReplacesGoodData) {
   EXPECT_EQ(hit->rcode, 0);
 }
 
+TEST_F(MemoryCacheTest, InsertIfAbsentStoresOnlyWhereNothingIsCached) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry first = entry(a_response(false, 300, 120));
+  EXPECT_TRUE(cache.insert_if_absent(key, first));
+  EXPECT_TRUE(first.wire.empty());  // moved into the cache
+  Entry second = entry(a_response(false, 300, 600));
+  const std::vector<std::uint8_t> second_wire = second.wire;
+  EXPECT_FALSE(cache.insert_if_absent(key, second));
+  EXPECT_EQ(second.wire, second_wire);  // left to the caller
+  auto hit = cache.lookup(key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->remaining_seconds, 120u);  // the first entry's
+  EXPECT_EQ(cache.counters().inserts, 1u);
+}
+
+TEST_F(MemoryCacheTest, InsertIfAbsentKeepsAnExpiredEntryToo) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(200);
+  Entry newer = entry(a_response(false, 300, 600));
+  EXPECT_FALSE(cache.insert_if_absent(key, newer));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {
   MemoryCache cache({}, clock_);
   auto key = key_for(query_for("broken.example.com"));
