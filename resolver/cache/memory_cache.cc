@@ -46,7 +46,12 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
     misses_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  Lru::iterator node = found->second;
+  return hit_locked(shard, found->second, now, out, stale, stale_ttl);
+}
+
+std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
+                                           dns::MutableBytes out, StaleUse stale,
+                                           std::uint32_t stale_ttl) noexcept {
   const Entry& entry = node->entry;
   // A clock that jumped backwards must not make an entry look fresh for longer than its TTL:
   // such an entry counts as just expired (servable stale only) until a new answer replaces it.
@@ -62,7 +67,7 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
       (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-      shard.index.erase(found);  // first: the index's key is a view of the node's
+      shard.index.erase(node->key);  // first: the index's key is a view of the node's
       (success ? shard.success : shard.denial).erase(node);
     }
     return std::nullopt;
@@ -115,6 +120,25 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   Shard& shard = shard_for(key.view());
   std::lock_guard lock(shard.mutex);
   insert_locked(shard, key, std::move(entry), now);
+}
+
+std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, Entry entry,
+                                                  dns::MutableBytes out, StaleUse stale,
+                                                  std::uint32_t stale_ttl) {
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  std::optional<Lru::iterator> node;
+  if (entry.kind != EntryKind::kUncacheable) node = insert_locked(shard, key, std::move(entry), now);
+  if (!node) {  // nothing stored: answer from whatever the key already has, as lookup() would
+    auto found = shard.index.find(key.view());
+    if (found == shard.index.end()) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    node = found->second;
+  }
+  return hit_locked(shard, *node, now, out, stale, stale_ttl);
 }
 
 bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {

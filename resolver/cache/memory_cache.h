@@ -84,6 +84,13 @@ class MemoryCache {
   // under the same key. A SERVFAIL never replaces a live or stale-servable answer.
   void insert(const CacheKey& key, Entry entry);
 
+  // A memory miss the store answered: stores `entry` as insert() does, then answers from it as
+  // lookup() would (same bytes, TTLs, stale rules and counters: an insert, then a hit or a
+  // miss), under one lock and without searching the index again.
+  std::optional<Hit> insert_and_lookup(const CacheKey& key, Entry entry, dns::MutableBytes out,
+                                       StaleUse stale = StaleUse::kFreshOnly,
+                                       std::uint32_t stale_ttl = 30);
+
   // Start-up promotion: stores `entry` only when nothing (fresh, stale or expired) is cached
   // under `key` yet, since what was answered after the start is newer than the store. True when
   // stored; `entry` is moved from only then.
@@ -131,10 +138,13 @@ class MemoryCache {
   };
 
   Shard& shard_for(std::string_view key) const noexcept;
-  // The shard's lock is held. The new node, or nullopt when a SERVFAIL may not replace the
-  // entry there.
+  // The shard's lock is held in these two. insert_locked: the new node, or nullopt when a
+  // SERVFAIL may not replace the entry there. hit_locked: lookup() past the index search.
   std::optional<Lru::iterator> insert_locked(Shard& shard, const CacheKey& key, Entry&& entry,
                                              std::int64_t now);
+  std::optional<Hit> hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
+                                dns::MutableBytes out, StaleUse stale,
+                                std::uint32_t stale_ttl) noexcept;
   bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
   bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
   // Evicts unpinned entries from the cold end until `lru` is below `capacity` (or only pins

@@ -219,6 +219,62 @@ TEST_F(MemoryCacheTest, InsertIfAbsentKeepsAnExpiredEntryToo) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST_F(MemoryCacheTest, InsertAndLookupAnswersAsInsertThenLookupWould) {
+  MemoryCache two_steps({}, clock_);
+  MemoryCache one_step({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry stored = entry(a_response(false, 300, 120));
+  clock_.advance_seconds(20);  // read from the store 20 s after it was stored
+  two_steps.insert(key, stored);
+  auto expected = two_steps.lookup(key, out_);
+  ASSERT_TRUE(expected);
+  const std::vector<std::uint8_t> expected_bytes(out_.begin(), out_.begin() + expected->wire_len);
+  std::vector<std::uint8_t> out(4096);
+  auto hit = one_step.insert_and_lookup(key, stored, out);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + hit->wire_len), expected_bytes);
+  EXPECT_EQ(hit->remaining_seconds, 100u);
+  EXPECT_EQ(hit->age_seconds, 20u);
+  EXPECT_FALSE(hit->stale);
+  EXPECT_EQ(hit->question_end, expected->question_end);
+  auto counters = one_step.counters();
+  EXPECT_EQ(counters.inserts, 1u);
+  EXPECT_EQ(counters.hits, 1u);
+  EXPECT_EQ(counters.misses, 0u);
+  EXPECT_EQ(one_step.size(), 1u);
+  // Later lookups find it like any other entry.
+  EXPECT_TRUE(one_step.lookup(key, out));
+}
+
+TEST_F(MemoryCacheTest, InsertAndLookupServesAnExpiredStoredAnswerOnlyAsStale) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 3600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry stored = entry(a_response(false, 300, 120));
+  clock_.advance_seconds(200);
+  EXPECT_FALSE(cache.insert_and_lookup(key, stored, out_));  // fresh only: a miss, kept
+  EXPECT_EQ(cache.counters().misses, 1u);
+  EXPECT_EQ(cache.size(), 1u);
+  auto hit = cache.insert_and_lookup(key, stored, out_, StaleUse::kAllowStale, 30);
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(hit->stale);
+  EXPECT_EQ(hit->stale_seconds, 80u);
+}
+
+TEST_F(MemoryCacheTest, InsertAndLookupOfAServfailAnswersFromTheGoodDataItMayNotReplace) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 3600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(200);
+  auto hit = cache.insert_and_lookup(key, entry(rcode_response(2)), out_, StaleUse::kAllowStale);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->rcode, 0);
+  EXPECT_TRUE(hit->stale);
+}
+
 TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {
   MemoryCache cache({}, clock_);
   auto key = key_for(query_for("broken.example.com"));
