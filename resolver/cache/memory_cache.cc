@@ -2,6 +2,7 @@
 #include "cache/memory_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace holdfast::cache {
 namespace {
@@ -11,6 +12,33 @@ std::size_t per_shard(std::size_t capacity, std::size_t shards) {
 }
 
 }  // namespace
+
+MemoryCache::NodeKey::NodeKey(std::string_view key) : size_(static_cast<std::uint16_t>(key.size())) {
+  static_assert(sizeof(NodeKey) == 48, "the inline bytes and the size, no padding");
+  if (!on_heap()) {
+    std::memcpy(bytes_, key.data(), key.size());
+    return;
+  }
+  char* heap = new char[key.size()];
+  std::memcpy(heap, key.data(), key.size());
+  std::memcpy(bytes_, &heap, sizeof heap);
+}
+
+MemoryCache::NodeKey::NodeKey(NodeKey&& other) noexcept : size_(other.size_) {
+  std::memcpy(bytes_, other.bytes_, on_heap() ? sizeof(char*) : size_);
+  other.size_ = 0;  // a heap key now belongs to this one
+}
+
+MemoryCache::NodeKey::~NodeKey() {
+  if (on_heap()) delete[] const_cast<char*>(data());
+}
+
+const char* MemoryCache::NodeKey::data() const noexcept {
+  if (!on_heap()) return bytes_;
+  char* heap = nullptr;
+  std::memcpy(&heap, bytes_, sizeof heap);
+  return heap;
+}
 
 MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
     : options_(options),
@@ -67,7 +95,7 @@ std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
       (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-      shard.index.erase(node->key);  // first: the index's key is a view of the node's
+      shard.index.erase(node->key.view());  // first: the index's key is a view of the node's
       (success ? shard.success : shard.denial).erase(node);
     }
     return std::nullopt;
@@ -173,8 +201,8 @@ std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shar
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
   evict_below(shard, lru, capacity, success);
   const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
-  lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0, pinned});
-  shard.index.emplace(lru.front().key, lru.begin());
+  lru.push_front(Node{NodeKey(key.view()), std::move(entry), now, 0, pinned});
+  shard.index.emplace(lru.front().key.view(), lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
   return lru.begin();
@@ -190,7 +218,7 @@ void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool
       ++passed;
       continue;
     }
-    shard.index.erase(lru.back().key);
+    shard.index.erase(lru.back().key.view());
     lru.pop_back();
     (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
@@ -242,7 +270,7 @@ void MemoryCache::for_each(
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (const Lru* lru : {&shard->success, &shard->denial}) {
-      for (const Node& node : *lru) visit(node.key, node.entry, node.pinned);
+      for (const Node& node : *lru) visit(node.key.view(), node.entry, node.pinned);
     }
   }
 }
@@ -253,13 +281,13 @@ std::size_t MemoryCache::erase_if(const std::function<bool(std::string_view)>& m
     std::lock_guard lock(shard->mutex);
     for (Lru* lru : {&shard->success, &shard->denial}) {
       for (auto node = lru->begin(); node != lru->end();) {
-        if (!match(node->key)) {
+        if (!match(node->key.view())) {
           ++node;
           continue;
         }
         const bool success = node->entry.kind == EntryKind::kSuccess;
         (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-        shard->index.erase(node->key);
+        shard->index.erase(node->key.view());
         node = lru->erase(node);
         ++erased;
       }

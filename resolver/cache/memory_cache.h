@@ -121,8 +121,29 @@ class MemoryCache {
   // Memory per entry matters at a million answers (bench/persist): members ordered so the node
   // has no padding, and the index keys are views of the node's key, not a second copy (list
   // nodes never move; an index entry is erased before its node).
+  // A key kept inside its node when it fits (46 bytes: a name of about 40 characters, as most
+  // of a cluster's are), on the heap otherwise. A std::string's own allocation for such a key
+  // was a 64-byte malloc chunk per entry, a fifth of the memory per entry (bench/persist).
+  // Move-only; the view stays valid while the node lives (list nodes never move).
+  class NodeKey {
+   public:
+    explicit NodeKey(std::string_view key);
+    NodeKey(NodeKey&& other) noexcept;
+    NodeKey(const NodeKey&) = delete;
+    NodeKey& operator=(const NodeKey&) = delete;
+    NodeKey& operator=(NodeKey&&) = delete;
+    ~NodeKey();
+    std::string_view view() const noexcept { return {data(), size_}; }
+
+   private:
+    static constexpr std::size_t kInline = 46;  // with size_: 48 bytes, no padding
+    bool on_heap() const noexcept { return size_ > kInline; }
+    const char* data() const noexcept;
+    char bytes_[kInline];  // the key, or (on_heap()) a pointer to it
+    std::uint16_t size_ = 0;
+  };
   struct Node {
-    std::string key;
+    NodeKey key;
     Entry entry;
     std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
     std::uint32_t window_hits = 0;

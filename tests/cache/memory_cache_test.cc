@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "cache/response_fixtures.h"
 #include "dns/message.h"
 
@@ -273,6 +276,30 @@ TEST_F(MemoryCacheTest, InsertAndLookupOfAServfailAnswersFromTheGoodDataItMayNot
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->rcode, 0);
   EXPECT_TRUE(hit->stale);
+}
+
+TEST_F(MemoryCacheTest, ShortAndLongKeysAreFoundListedAndErased) {
+  MemoryCache cache({}, clock_);
+  // 17 bytes of key (kept inside the node) and 113 (kept apart from it).
+  auto short_key = key_for(query_for("www.example.com"));
+  auto long_key = key_for(query_for(
+      "a-rather-long-service-name.with-a-long-namespace.svc.cluster.local.example.com"));
+  ASSERT_GT(long_key.view().size(), 46u);
+  cache.insert(short_key, entry(a_response(false)));
+  cache.insert(long_key, entry(a_response(false)));
+  cache.insert(long_key, entry(a_response(false, 300, 60)));  // replaces the node
+  EXPECT_TRUE(cache.lookup(short_key, out_));
+  auto hit = cache.lookup(long_key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->remaining_seconds, 60u);
+  std::vector<std::string> keys;
+  cache.for_each([&](std::string_view key, const Entry&, bool) { keys.emplace_back(key); });
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), std::string(long_key.view())), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), std::string(short_key.view())), keys.end());
+  EXPECT_EQ(cache.erase_if([&](std::string_view key) { return key == long_key.view(); }), 1u);
+  EXPECT_FALSE(cache.lookup(long_key, out_));
+  EXPECT_TRUE(cache.lookup(short_key, out_));
 }
 
 TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {
