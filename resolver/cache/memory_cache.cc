@@ -175,7 +175,18 @@ bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
   Shard& shard = shard_for(key.view());
   std::lock_guard lock(shard.mutex);
   if (shard.index.find(key.view()) != shard.index.end()) return false;
-  return insert_locked(shard, key, std::move(entry), now).has_value();
+  add_locked(shard, key, std::move(entry), now);
+  return true;
+}
+
+void MemoryCache::reserve(std::size_t entries) {
+  // Names spread over the shards by hash, not exactly evenly: an eighth more than the mean.
+  const std::size_t mean = entries / shards_.size() + 1;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    const std::size_t capacity = success_per_shard_ + denial_per_shard_;
+    shard->index.reserve(std::min(mean + mean / 8, capacity));
+  }
 }
 
 std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shard,
@@ -196,6 +207,11 @@ std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shar
     shard.index.erase(found);  // first: the index's key is a view of the node's
     old_lru.erase(old_node);
   }
+  return add_locked(shard, key, std::move(entry), now);
+}
+
+MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey& key,
+                                                   Entry&& entry, std::int64_t now) {
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;

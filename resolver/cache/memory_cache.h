@@ -96,6 +96,11 @@ class MemoryCache {
   // stored; `entry` is moved from only then.
   bool insert_if_absent(const CacheKey& key, Entry& entry);
 
+  // About `entries` answers are on their way (start-up promotion): sizes every shard's index for
+  // its share now (capacity at most), so filling the cache does not rehash it again and again on
+  // the loop while the loop also answers. Allocates the index's buckets (8 bytes an entry).
+  void reserve(std::size_t entries);
+
   CacheCounters counters() const noexcept;
   std::size_t size() const noexcept;
 
@@ -163,6 +168,8 @@ class MemoryCache {
   // SERVFAIL may not replace the entry there. hit_locked: lookup() past the index search.
   std::optional<Lru::iterator> insert_locked(Shard& shard, const CacheKey& key, Entry&& entry,
                                              std::int64_t now);
+  // insert_locked() once nothing is under the key any more.
+  Lru::iterator add_locked(Shard& shard, const CacheKey& key, Entry&& entry, std::int64_t now);
   std::optional<Hit> hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
                                 dns::MutableBytes out, StaleUse stale,
                                 std::uint32_t stale_ttl) noexcept;

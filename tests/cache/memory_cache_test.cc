@@ -302,6 +302,18 @@ TEST_F(MemoryCacheTest, ShortAndLongKeysAreFoundListedAndErased) {
   EXPECT_TRUE(cache.lookup(short_key, out_));
 }
 
+TEST_F(MemoryCacheTest, ReserveChangesNoEntryAndNoCounter) {
+  MemoryCacheOptions options;
+  options.success_capacity = 1000;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false)));
+  cache.reserve(1'000'000);  // more than the capacity: the capacity bounds it
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.lookup(key, out_));
+  EXPECT_EQ(cache.counters().inserts, 1u);
+}
+
 TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {
   MemoryCache cache({}, clock_);
   auto key = key_for(query_for("broken.example.com"));
