@@ -2,8 +2,13 @@
 #include "cache/lmdb_env.h"
 
 #include <lmdb.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 
 namespace holdfast::cache {
 namespace {
@@ -156,6 +161,43 @@ std::size_t LmdbEnv::entry_count() const noexcept {
 LmdbError LmdbEnv::sync() noexcept {
   if (env_ == nullptr) return {};
   return map_lmdb_error(mdb_env_sync(env_, 1));
+}
+
+std::size_t LmdbEnv::release_pages() const noexcept {
+  if (env_ == nullptr) return 0;
+  // LMDB 0.9 reports the map's address (mdb_env_info's me_mapaddr) only with MDB_FIXEDMAP, so
+  // the map is found as the kernel lists it: every mapping of data.mdb's device and inode in
+  // /proc/self/maps (one, unless the kernel split it). The lock file is another inode.
+  int fd = -1;
+  struct stat file {};
+  if (mdb_env_get_fd(env_, &fd) != 0 || fstat(fd, &file) != 0) return 0;
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> maps(std::fopen("/proc/self/maps", "re"),
+                                                             &std::fclose);
+  if (!maps) return 0;
+  std::size_t released = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps.get()) != nullptr) {
+    unsigned long start = 0;
+    unsigned long end = 0;
+    unsigned long long offset = 0;
+    unsigned int dev_major = 0;
+    unsigned int dev_minor = 0;
+    unsigned long long inode = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%lx-%lx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &dev_major,
+                    &dev_minor, &inode) != 7) {
+      continue;
+    }
+    if (inode != static_cast<unsigned long long>(file.st_ino) ||
+        dev_major != major(file.st_dev) || dev_minor != minor(file.st_dev) || end <= start) {
+      continue;
+    }
+    // A read-only shared file mapping (no MDB_WRITEMAP): MADV_DONTNEED only unmaps its pages.
+    if (madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) == 0) {
+      released += end - start;
+    }
+  }
+  return released;
 }
 
 LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept : env_(env) {

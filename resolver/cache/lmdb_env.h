@@ -61,6 +61,12 @@ class LmdbEnv {
   std::size_t map_bytes() const noexcept;
   std::size_t entry_count() const noexcept;
   LmdbError sync() noexcept;
+  // Drops the store file's pages from this process's resident set: after a scan of the whole
+  // store (promotion at start, eviction) every page of the file is mapped and counts in VmRSS,
+  // though nothing reads most of them again. They stay in the page cache, so a later read maps
+  // them back without I/O. Any thread; views held by readers meanwhile stay valid (the map is a
+  // read-only shared file mapping). Returns the bytes of map released (0 when closed or unknown).
+  std::size_t release_pages() const noexcept;
 
   MDB_env* env() const noexcept { return env_; }
   MDB_dbi meta() const noexcept { return meta_; }

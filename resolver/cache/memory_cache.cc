@@ -2,6 +2,7 @@
 #include "cache/memory_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace holdfast::cache {
 namespace {
@@ -11,6 +12,33 @@ std::size_t per_shard(std::size_t capacity, std::size_t shards) {
 }
 
 }  // namespace
+
+MemoryCache::NodeKey::NodeKey(std::string_view key) : size_(static_cast<std::uint16_t>(key.size())) {
+  static_assert(sizeof(NodeKey) == 48, "the inline bytes and the size, no padding");
+  if (!on_heap()) {
+    std::memcpy(bytes_, key.data(), key.size());
+    return;
+  }
+  char* heap = new char[key.size()];
+  std::memcpy(heap, key.data(), key.size());
+  std::memcpy(bytes_, &heap, sizeof heap);
+}
+
+MemoryCache::NodeKey::NodeKey(NodeKey&& other) noexcept : size_(other.size_) {
+  std::memcpy(bytes_, other.bytes_, on_heap() ? sizeof(char*) : size_);
+  other.size_ = 0;  // a heap key now belongs to this one
+}
+
+MemoryCache::NodeKey::~NodeKey() {
+  if (on_heap()) delete[] const_cast<char*>(data());
+}
+
+const char* MemoryCache::NodeKey::data() const noexcept {
+  if (!on_heap()) return bytes_;
+  char* heap = nullptr;
+  std::memcpy(&heap, bytes_, sizeof heap);
+  return heap;
+}
 
 MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
     : options_(options),
@@ -46,7 +74,12 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
     misses_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  Lru::iterator node = found->second;
+  return hit_locked(shard, found->second, now, out, stale, stale_ttl);
+}
+
+std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
+                                           dns::MutableBytes out, StaleUse stale,
+                                           std::uint32_t stale_ttl) noexcept {
   const Entry& entry = node->entry;
   // A clock that jumped backwards must not make an entry look fresh for longer than its TTL:
   // such an entry counts as just expired (servable stale only) until a new answer replaces it.
@@ -62,7 +95,7 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
       (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-      shard.index.erase(found);  // first: the index's key is a view of the node's
+      shard.index.erase(node->key.view());  // first: the index's key is a view of the node's
       (success ? shard.success : shard.denial).erase(node);
     }
     return std::nullopt;
@@ -114,12 +147,58 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
   const std::int64_t now = clock_.wall_seconds();
   Shard& shard = shard_for(key.view());
   std::lock_guard lock(shard.mutex);
+  insert_locked(shard, key, std::move(entry), now);
+}
+
+std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, Entry entry,
+                                                  dns::MutableBytes out, StaleUse stale,
+                                                  std::uint32_t stale_ttl) {
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  std::optional<Lru::iterator> node;
+  if (entry.kind != EntryKind::kUncacheable) node = insert_locked(shard, key, std::move(entry), now);
+  if (!node) {  // nothing stored: answer from whatever the key already has, as lookup() would
+    auto found = shard.index.find(key.view());
+    if (found == shard.index.end()) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    node = found->second;
+  }
+  return hit_locked(shard, *node, now, out, stale, stale_ttl);
+}
+
+bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
+  if (entry.kind == EntryKind::kUncacheable) return false;
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  if (shard.index.find(key.view()) != shard.index.end()) return false;
+  add_locked(shard, key, std::move(entry), now);
+  return true;
+}
+
+void MemoryCache::reserve(std::size_t entries) {
+  // Names spread over the shards by hash, not exactly evenly: an eighth more than the mean.
+  const std::size_t mean = entries / shards_.size() + 1;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    const std::size_t capacity = success_per_shard_ + denial_per_shard_;
+    shard->index.reserve(std::min(mean + mean / 8, capacity));
+  }
+}
+
+std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shard,
+                                                                     const CacheKey& key,
+                                                                     Entry&& entry,
+                                                                     std::int64_t now) {
   auto found = shard.index.find(key.view());
   if (found != shard.index.end()) {
     const Entry& old = found->second->entry;
     if (entry.kind == EntryKind::kServfail && old.kind != EntryKind::kServfail &&
         is_usable(old, now, StaleUse::kAllowStale)) {
-      return;  // RFC 8767 §4: an error never replaces data that can still be served
+      return std::nullopt;  // RFC 8767 §4: an error never replaces data that can still be served
     }
     Lru& old_lru = old.kind == EntryKind::kSuccess ? shard.success : shard.denial;
     (old.kind == EntryKind::kSuccess ? entries_success_ : entries_denial_)
@@ -128,15 +207,21 @@ void MemoryCache::insert(const CacheKey& key, Entry entry) {
     shard.index.erase(found);  // first: the index's key is a view of the node's
     old_lru.erase(old_node);
   }
+  return add_locked(shard, key, std::move(entry), now);
+}
+
+MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey& key,
+                                                   Entry&& entry, std::int64_t now) {
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
   evict_below(shard, lru, capacity, success);
   const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
-  lru.push_front(Node{std::string(key.view()), std::move(entry), now, 0, pinned});
-  shard.index.emplace(lru.front().key, lru.begin());
+  lru.push_front(Node{NodeKey(key.view()), std::move(entry), now, 0, pinned});
+  shard.index.emplace(lru.front().key.view(), lru.begin());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
+  return lru.begin();
 }
 
 void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept {
@@ -149,7 +234,7 @@ void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool
       ++passed;
       continue;
     }
-    shard.index.erase(lru.back().key);
+    shard.index.erase(lru.back().key.view());
     lru.pop_back();
     (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +286,7 @@ void MemoryCache::for_each(
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (const Lru* lru : {&shard->success, &shard->denial}) {
-      for (const Node& node : *lru) visit(node.key, node.entry, node.pinned);
+      for (const Node& node : *lru) visit(node.key.view(), node.entry, node.pinned);
     }
   }
 }
@@ -212,13 +297,13 @@ std::size_t MemoryCache::erase_if(const std::function<bool(std::string_view)>& m
     std::lock_guard lock(shard->mutex);
     for (Lru* lru : {&shard->success, &shard->denial}) {
       for (auto node = lru->begin(); node != lru->end();) {
-        if (!match(node->key)) {
+        if (!match(node->key.view())) {
           ++node;
           continue;
         }
         const bool success = node->entry.kind == EntryKind::kSuccess;
         (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-        shard->index.erase(node->key);
+        shard->index.erase(node->key.view());
         node = lru->erase(node);
         ++erased;
       }

@@ -204,15 +204,17 @@ std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKe
   auto hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
   if (hit || zone.store == nullptr) return hit;
   // Warm start: what the memory lacks, the store may have (from before a restart, or from
-  // another process on the same store). Promote it, then answer through the memory cache.
+  // another process on the same store). Promote it and answer from it in one step: most answers
+  // right after a restart come this way (bench/persist), and a second search of the memory
+  // cache cost as much as the first.
   try {
     std::optional<cache::Entry> stored = zone.store->get(key.view());
     if (!stored) return std::nullopt;
-    zone.cache->insert(key, std::move(*stored));
+    hit = zone.cache->insert_and_lookup(key, std::move(*stored), reply_, stale,
+                                        zone.stale.stale_ttl_seconds);
   } catch (...) {
     return std::nullopt;  // allocation failure: a miss
   }
-  hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
   if (hit) ++counters_.store_promotions;
   return hit;
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "cache/response_fixtures.h"
 #include "dns/message.h"
 
@@ -191,6 +194,124 @@ TEST_F(MemoryCacheTest, ServfailNeverReplacesGoodData) {
   auto hit = cache.lookup(key, out_);
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->rcode, 0);
+}
+
+TEST_F(MemoryCacheTest, InsertIfAbsentStoresOnlyWhereNothingIsCached) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry first = entry(a_response(false, 300, 120));
+  EXPECT_TRUE(cache.insert_if_absent(key, first));
+  EXPECT_TRUE(first.wire.empty());  // moved into the cache
+  Entry second = entry(a_response(false, 300, 600));
+  const std::vector<std::uint8_t> second_wire = second.wire;
+  EXPECT_FALSE(cache.insert_if_absent(key, second));
+  EXPECT_EQ(second.wire, second_wire);  // left to the caller
+  auto hit = cache.lookup(key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->remaining_seconds, 120u);  // the first entry's
+  EXPECT_EQ(cache.counters().inserts, 1u);
+}
+
+TEST_F(MemoryCacheTest, InsertIfAbsentKeepsAnExpiredEntryToo) {
+  MemoryCache cache({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(200);
+  Entry newer = entry(a_response(false, 300, 600));
+  EXPECT_FALSE(cache.insert_if_absent(key, newer));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST_F(MemoryCacheTest, InsertAndLookupAnswersAsInsertThenLookupWould) {
+  MemoryCache two_steps({}, clock_);
+  MemoryCache one_step({}, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry stored = entry(a_response(false, 300, 120));
+  clock_.advance_seconds(20);  // read from the store 20 s after it was stored
+  two_steps.insert(key, stored);
+  auto expected = two_steps.lookup(key, out_);
+  ASSERT_TRUE(expected);
+  const std::vector<std::uint8_t> expected_bytes(out_.begin(), out_.begin() + expected->wire_len);
+  std::vector<std::uint8_t> out(4096);
+  auto hit = one_step.insert_and_lookup(key, stored, out);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + hit->wire_len), expected_bytes);
+  EXPECT_EQ(hit->remaining_seconds, 100u);
+  EXPECT_EQ(hit->age_seconds, 20u);
+  EXPECT_FALSE(hit->stale);
+  EXPECT_EQ(hit->question_end, expected->question_end);
+  auto counters = one_step.counters();
+  EXPECT_EQ(counters.inserts, 1u);
+  EXPECT_EQ(counters.hits, 1u);
+  EXPECT_EQ(counters.misses, 0u);
+  EXPECT_EQ(one_step.size(), 1u);
+  // Later lookups find it like any other entry.
+  EXPECT_TRUE(one_step.lookup(key, out));
+}
+
+TEST_F(MemoryCacheTest, InsertAndLookupServesAnExpiredStoredAnswerOnlyAsStale) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 3600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  Entry stored = entry(a_response(false, 300, 120));
+  clock_.advance_seconds(200);
+  EXPECT_FALSE(cache.insert_and_lookup(key, stored, out_));  // fresh only: a miss, kept
+  EXPECT_EQ(cache.counters().misses, 1u);
+  EXPECT_EQ(cache.size(), 1u);
+  auto hit = cache.insert_and_lookup(key, stored, out_, StaleUse::kAllowStale, 30);
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(hit->stale);
+  EXPECT_EQ(hit->stale_seconds, 80u);
+}
+
+TEST_F(MemoryCacheTest, InsertAndLookupOfAServfailAnswersFromTheGoodDataItMayNotReplace) {
+  MemoryCacheOptions options;
+  options.max_stale_seconds = 3600;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false, 300, 120)));
+  clock_.advance_seconds(200);
+  auto hit = cache.insert_and_lookup(key, entry(rcode_response(2)), out_, StaleUse::kAllowStale);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->rcode, 0);
+  EXPECT_TRUE(hit->stale);
+}
+
+TEST_F(MemoryCacheTest, ShortAndLongKeysAreFoundListedAndErased) {
+  MemoryCache cache({}, clock_);
+  // 17 bytes of key (kept inside the node) and 113 (kept apart from it).
+  auto short_key = key_for(query_for("www.example.com"));
+  auto long_key = key_for(query_for(
+      "a-rather-long-service-name.with-a-long-namespace.svc.cluster.local.example.com"));
+  ASSERT_GT(long_key.view().size(), 46u);
+  cache.insert(short_key, entry(a_response(false)));
+  cache.insert(long_key, entry(a_response(false)));
+  cache.insert(long_key, entry(a_response(false, 300, 60)));  // replaces the node
+  EXPECT_TRUE(cache.lookup(short_key, out_));
+  auto hit = cache.lookup(long_key, out_);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->remaining_seconds, 60u);
+  std::vector<std::string> keys;
+  cache.for_each([&](std::string_view key, const Entry&, bool) { keys.emplace_back(key); });
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), std::string(long_key.view())), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), std::string(short_key.view())), keys.end());
+  EXPECT_EQ(cache.erase_if([&](std::string_view key) { return key == long_key.view(); }), 1u);
+  EXPECT_FALSE(cache.lookup(long_key, out_));
+  EXPECT_TRUE(cache.lookup(short_key, out_));
+}
+
+TEST_F(MemoryCacheTest, ReserveChangesNoEntryAndNoCounter) {
+  MemoryCacheOptions options;
+  options.success_capacity = 1000;
+  MemoryCache cache(options, clock_);
+  auto key = key_for(query_for("www.example.com"));
+  cache.insert(key, entry(a_response(false)));
+  cache.reserve(1'000'000);  // more than the capacity: the capacity bounds it
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.lookup(key, out_));
+  EXPECT_EQ(cache.counters().inserts, 1u);
 }
 
 TEST_F(MemoryCacheTest, ServfailIsCachedBriefly) {

@@ -50,6 +50,41 @@ TEST_F(PersistentStoreTest, PutThenGetAfterFlush) {
   EXPECT_FALSE(store->get(key(2)));
 }
 
+// Kilobytes of the store file mapped into this process and resident (/proc/self/smaps).
+std::size_t resident_store_kib(const fs::path& dir) {
+  std::ifstream smaps("/proc/self/smaps");
+  const std::string file = (dir / "data.mdb").string();
+  std::size_t kib = 0;
+  bool in_store = false;
+  for (std::string line; std::getline(smaps, line);) {
+    if (line.size() > file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0) {
+      in_store = true;
+    } else if (line.rfind("Rss:", 0) == 0) {
+      if (in_store) kib += std::stoul(line.substr(4));
+      in_store = false;
+    }
+  }
+  return kib;
+}
+
+TEST_F(PersistentStoreTest, AScanOfTheWholeStoreLeavesNoneOfItsPagesResident) {
+  options_.size_bytes = 16 << 20;
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 5000; ++i) store->put(key(i), entry());
+  store->flush();
+  std::size_t visited = 0;
+  store->scan_entries([&](std::string_view, DecodedEntry&) {
+    ++visited;
+    return true;
+  });
+  EXPECT_EQ(visited, 5000u);
+  EXPECT_EQ(resident_store_kib(dir_), 0u);
+  // The pages are still the store's: reads map them back.
+  auto got = store->get(key(4321));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->wire, entry().wire);
+}
+
 TEST_F(PersistentStoreTest, EntriesSurviveAReopenWithTheirStoreTime) {
   {
     auto store = PersistentStore::open(options_, clock_);
