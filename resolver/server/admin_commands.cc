@@ -213,8 +213,10 @@ json AdminCommands::stats() {
           {"uptime_seconds", (server_.clock_.monotonic_ms() - started_ms_) / 1000},
           {"queries_total", queries},
           {"queries_per_second", qps},
-          {"cache_hit_ratio", lookups ? static_cast<double>(c.cache_hits) / lookups : 0.0},
-          {"stale_ratio", queries ? static_cast<double>(c.stale_answers) / queries : 0.0},
+          {"cache_hit_ratio",
+           lookups ? static_cast<double>(c.cache_hits) / static_cast<double>(lookups) : 0.0},
+          {"stale_ratio",
+           queries ? static_cast<double>(c.stale_answers) / static_cast<double>(queries) : 0.0},
           {"stale_mode", to_string(server_.pipeline_.stale_mode())},
           {"blocks", std::move(blocks)},
           {"store", std::move(store)}};
