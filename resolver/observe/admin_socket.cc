@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <ranges>
 #include <vector>
 
 #include "base/uv_util.h"
@@ -46,12 +47,12 @@ Result<void> prepare_directory(const std::string& socket_path) {
     missing.push_back(dir);
     if (dir == dir.parent_path()) break;
   }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0700) != 0) {
+  for (const fs::path& step : std::views::reverse(missing)) {
+    if (::mkdir(step.c_str(), 0700) != 0) {
       if (errno == EEXIST) continue;
-      return fail("admin socket: cannot create " + it->string() + ": " + std::strerror(errno));
+      return fail("admin socket: cannot create " + step.string() + ": " + std::strerror(errno));
     }
-    ::chmod(it->c_str(), 0700);  // whatever the umask
+    ::chmod(step.c_str(), 0700);  // whatever the umask
   }
   return {};
 }
