@@ -113,7 +113,8 @@ AdminCommands::AdminCommands(uv_loop_t* loop, Server& server, std::string state_
   uv_unref(reinterpret_cast<uv_handle_t*>(&sampler_));
   // What the operator left: pins and the stale mode survive restarts.
   std::ifstream pins(std::filesystem::path(state_dir_) / kPinsFile);
-  std::string name, type;
+  std::string name;
+  std::string type;
   while (pins >> name >> type) {
     if (auto qtype = dns::text_to_type(type)) {
       pins_.push_back(Pin{lower(name), *qtype});

@@ -87,7 +87,7 @@ void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& cli
 
 bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                             const dns::QueryView& query) {
-  if (!zone.forwarder || flights_.count(key.view()) > 0) return true;
+  if (!zone.forwarder || flights_.contains(key.view())) return true;
   if (!zone.forwarder->admit()) return false;
   ++counters_.refreshes;
   start_flight(zone, key, upstream_query_for(packet, query), nullptr);
@@ -98,7 +98,7 @@ void QueryPipeline::schedule_refresh(Zone& zone, const cache::CacheKey& key, dns
                                      const dns::QueryView& query,
                                      std::optional<std::int64_t> not_after_ms) {
   std::string key_text(key.view());
-  if (refresh_pending_.count(key_text) > 0) return;
+  if (refresh_pending_.contains(key_text)) return;
   if (refresh_pending_.size() >= options_.max_pending_refreshes) {
     ++counters_.refreshes_dropped;
     return;
@@ -191,7 +191,7 @@ void QueryPipeline::on_deadlines() noexcept {
     if (found == flights_.end()) continue;
     Flight& flight = *found->second;
     auto waiter = std::find_if(flight.waiters_.begin(), flight.waiters_.end(),
-                               [&](const Waiter& w) { return w.id == waiter_id; });
+                               [id = waiter_id](const Waiter& w) { return w.id == id; });
     if (waiter == flight.waiters_.end() || waiter->answered) continue;
     // The client timer ran out: answer stale now, keep the flight going for the cache.
     if (answer_from_cache(*waiter, *flight.zone_, flight.key_, StaleReason::kTimeout)) {
@@ -215,7 +215,7 @@ void QueryPipeline::on_refresh_timer() noexcept {
     auto pending = refresh_pending_.find(key_text);
     if (pending == refresh_pending_.end()) continue;
     Zone& zone = *pending->second.zone;
-    if (flights_.count(key_text) > 0 || !zone.forwarder) {
+    if (flights_.contains(key_text) || !zone.forwarder) {
       refresh_pending_.erase(pending);
       continue;
     }

@@ -40,7 +40,7 @@ std::uint16_t client_flags(std::uint16_t answer_flags, const dns::Header& query,
 QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options)
     : loop_(loop),
       clock_(clock),
-      options_(options),
+      options_(std::move(options)),
       rng_(std::random_device{}()),
       reply_(kReplyBufferSize) {
   char host[256] = {0};
@@ -299,7 +299,7 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
     schedule_refresh(zone, key, packet, query, std::nullopt);
     return;
   }
-  if (flights_.count(key.view()) > 0) return;
+  if (flights_.contains(key.view())) return;
   if (forwarder->degraded()) {
     // Answering SERVFAIL to everything: a trickle of refreshes finds out when it resolves again.
     if (forwarder->claim_degraded_refresh()) {
