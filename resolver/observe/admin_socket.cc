@@ -15,7 +15,6 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <ranges>
 #include <vector>
 
 #include "base/uv_util.h"
@@ -47,7 +46,10 @@ Result<void> prepare_directory(const std::string& socket_path) {
     missing.push_back(dir);
     if (dir == dir.parent_path()) break;
   }
-  for (const fs::path& step : std::views::reverse(missing)) {
+  // Outermost first. (Not std::views::reverse: clang 14, which runs clang-tidy, cannot compile
+  // libstdc++ 12's ranges.)
+  std::reverse(missing.begin(), missing.end());
+  for (const fs::path& step : missing) {
     if (::mkdir(step.c_str(), 0700) != 0) {
       if (errno == EEXIST) continue;
       return fail("admin socket: cannot create " + step.string() + ": " + std::strerror(errno));
