@@ -156,7 +156,7 @@ LmdbError LmdbEnv::sync() noexcept {
   return map_lmdb_error(mdb_env_sync(env_, 1));
 }
 
-LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept : env_(env) {
+LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept {
   if (env.env() == nullptr) {
     error_ = {LmdbStatus::kOtherError, EINVAL};
     return;
