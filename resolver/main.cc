@@ -1,6 +1,5 @@
 // holdfast: flags → config → server → uv_run(). Nothing else lives here.
 #include <ares.h>
-#include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
@@ -8,7 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,7 +53,7 @@ std::vector<std::string> normalise_flags(const std::vector<std::string>& rest) {
   for (std::string arg : rest) {
     for (const char* name : kLong) {
       const std::string single = std::string("-") + name;
-      if (arg == single || arg.rfind(single + "=", 0) == 0) arg = "-" + arg;
+      if (arg == single || arg.rfind(single + "=", 0) == 0) arg.insert(0, 1, '-');
     }
     args.push_back(arg);
   }
@@ -86,14 +87,13 @@ std::string service_status(const holdfast::server::Server& server) {
 constexpr int kIgnoredUntilHandled[] = {SIGHUP,  SIGUSR1, SIGUSR2, SIGALRM, SIGPWR,   SIGVTALRM,
                                         SIGPROF, SIGIO,   SIGXFSZ, SIGXCPU, SIGSTKFLT};
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The daemon from flags to shutdown; main() adds the last catch.
+int run(int argc, char** argv) {
   // Until the loop's handlers are in place (and again once they are closed at shutdown), the
   // signals that would kill a process by default are ignored: no signal stops holdfast by
   // surprise (README "Signals").
-  for (int signum : kIgnoredUntilHandled) signal(signum, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
+  for (int signum : kIgnoredUntilHandled) std::signal(signum, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"holdfast: a node-local DNS cache that keeps answering when its upstream is down"};
   std::string conf_path;
   bool check_config = false;
@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
   parse_options.default_port = node_cache->flags.dns_port;
   std::vector<std::string> args = normalise_flags(node_cache->rest);
   std::vector<char*> arg_ptrs;
+  arg_ptrs.reserve(args.size());
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
   try {
     app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
@@ -362,7 +363,7 @@ int main(int argc, char** argv) {
     }
     // libuv restores the default action when it stops watching a signal: ignore them instead,
     // so a SIGHUP during the drain does not kill us. A second SIGTERM/SIGINT still stops at once.
-    for (int ignored : kIgnoredUntilHandled) signal(ignored, SIG_IGN);
+    for (int ignored : kIgnoredUntilHandled) std::signal(ignored, SIG_IGN);
   };
   // SIGQUIT stops as SIGTERM does (drain, flush the store), instead of dumping core.
   std::vector<int> kSignals = {SIGTERM, SIGINT, SIGQUIT};
@@ -400,4 +401,19 @@ int main(int argc, char** argv) {
   if (!nc_flags.pidfile.empty()) holdfast::remove_pidfile(nc_flags.pidfile);
   spdlog::info("stopped");
   return 0;
+}
+
+}  // namespace
+
+// Start-up code throws (CLI11, allocation, the standard library): what escapes run() ends the
+// process with one line on stderr and kExitStartError, not with std::terminate().
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "holdfast: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "holdfast: unknown exception\n");
+  }
+  return kExitStartError;
 }

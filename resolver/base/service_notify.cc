@@ -21,8 +21,6 @@ std::string status_field(std::string_view status) {
 
 ServiceNotifier::ServiceNotifier(uv_loop_t* loop) : loop_(loop) {}
 
-ServiceNotifier::~ServiceNotifier() = default;
-
 bool ServiceNotifier::enabled() const noexcept {
   const char* socket = std::getenv("NOTIFY_SOCKET");
   return socket != nullptr && *socket != '\0';

@@ -15,7 +15,7 @@ namespace holdfast {
 class ServiceNotifier {
  public:
   explicit ServiceNotifier(uv_loop_t* loop);
-  ~ServiceNotifier();
+  ~ServiceNotifier() = default;
   ServiceNotifier(const ServiceNotifier&) = delete;
   ServiceNotifier& operator=(const ServiceNotifier&) = delete;
 

@@ -55,7 +55,9 @@ std::optional<Entry> make_entry(dns::Bytes response, const TtlPolicy& policy,
   const auto rcode = static_cast<dns::Rcode>(entry.rcode);
   if (info->header.tc()) {
     entry.kind = EntryKind::kUncacheable;  // a truncated answer is not the whole answer
-  } else if (rcode == dns::Rcode::kNoError && info->header.ancount > 0 && info->min_ttl) {
+    return entry;
+  }
+  if (rcode == dns::Rcode::kNoError && info->header.ancount > 0 && info->min_ttl) {
     entry.kind = EntryKind::kSuccess;
     entry.ttl_seconds = clamp_ttl(*info->min_ttl, policy.success_min_ttl, policy.success_max_ttl);
   } else if ((rcode == dns::Rcode::kNxDomain ||

@@ -61,7 +61,8 @@ std::optional<Head> check(std::string_view bytes) {
   head.question_end = r.u16();
   head.offset_count = r.u16();
   head.wire_len = r.u16();
-  const std::size_t expected = kEntryHeaderSize + 2u * head.offset_count + head.wire_len + 8;
+  const std::size_t expected =
+      kEntryHeaderSize + 2 * std::size_t{head.offset_count} + head.wire_len + 8;
   if (bytes.size() != expected) return std::nullopt;
   Reader sum{data + expected - 8};
   if (sum.u64() != fnv1a(bytes.substr(0, expected - 8))) return std::nullopt;

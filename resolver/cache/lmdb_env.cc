@@ -200,7 +200,7 @@ std::size_t LmdbEnv::release_pages() const noexcept {
   return released;
 }
 
-LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept : env_(env) {
+LmdbTxn::LmdbTxn(const LmdbEnv& env, Mode mode) noexcept {
   if (env.env() == nullptr) {
     error_ = {LmdbStatus::kOtherError, EINVAL};
     return;

@@ -106,7 +106,6 @@ class LmdbTxn {
   LmdbError drop_all(MDB_dbi dbi) noexcept;
 
  private:
-  const LmdbEnv& env_;
   MDB_txn* txn_ = nullptr;
   LmdbError error_;
 };

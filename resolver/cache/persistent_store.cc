@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "cache/entry_codec.h"
@@ -68,8 +69,8 @@ std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-PersistentStore::PersistentStore(const StoreOptions& options, const Clock& clock)
-    : options_(options), clock_(clock) {}
+PersistentStore::PersistentStore(StoreOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
 
 std::unique_ptr<PersistentStore> PersistentStore::open(const StoreOptions& options,
                                                        const Clock& clock) {
@@ -549,7 +550,8 @@ void PersistentStore::resume_if_room() {
 void PersistentStore::evict_if_needed(bool force, double low_water) {
   const std::size_t map = env_.map_bytes();
   const std::size_t used = env_.used_bytes();
-  if (map == 0 || (!force && static_cast<double>(used) < options_.evict_high_water * map)) return;
+  const double high_water_bytes = options_.evict_high_water * static_cast<double>(map);
+  if (map == 0 || (!force && static_cast<double>(used) < high_water_bytes)) return;
   const std::int64_t now = clock_.wall_seconds();
   const std::int64_t max_stale = options_.max_stale_seconds;
 
@@ -580,9 +582,9 @@ void PersistentStore::evict_if_needed(bool force, double low_water) {
   const std::size_t used_now = env_.used_bytes();
   auto order = [](const EntryTimes& times) {
     const std::uint64_t positive = times.kind == EntryKind::kSuccess ? 1 : 0;
-    const auto used =
+    const auto last_used =
         static_cast<std::uint64_t>(std::max<std::int64_t>(times.last_used_seconds, 0));
-    return (positive << 62) | (used & ((std::uint64_t{1} << 62) - 1));
+    return (positive << 62) | (last_used & ((std::uint64_t{1} << 62) - 1));
   };
   if (err.status == LmdbStatus::kOk && static_cast<double>(used_now) > target) {
     std::vector<std::uint64_t> ranks;

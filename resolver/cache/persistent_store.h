@@ -146,7 +146,7 @@ class PersistentStore {
     std::string value;  // empty = delete
   };
 
-  PersistentStore(const StoreOptions& options, const Clock& clock);
+  PersistentStore(StoreOptions options, const Clock& clock);
   void open_or_recover();
   bool verify_in_child();
   void move_aside(const std::string& why);

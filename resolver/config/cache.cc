@@ -185,8 +185,9 @@ constexpr std::array kProperties = {
 };
 
 void apply_property(const DirectiveNode& property, ServerBlock& block) {
-  const auto found = std::find_if(kProperties.begin(), kProperties.end(),
-                                  [&](const Property& p) { return p.name == property.name.text; });
+  const auto* const found =
+      std::find_if(kProperties.begin(), kProperties.end(),
+                   [&](const Property& p) { return p.name == property.name.text; });
   if (found == kProperties.end()) {
     fail_at(property.name.where, "cache: unknown property '" + property.name.text + "'");
   }

@@ -103,7 +103,7 @@ void setup_reload(const DirectiveNode& node, ServerBlock& block, BuildContext&) 
   expect_no_block(node, "directive 'reload'");
   expect_max_args(node, 2, "directive 'reload' expects at most 2 arguments (INTERVAL [JITTER])");
   ReloadConfig reload;
-  if (node.args.size() >= 1) {
+  if (!node.args.empty()) {
     const Token& arg = node.args[0];
     reload.interval = expect_duration(arg, "reload: interval expects a duration such as 30s");
     if (reload.interval < kMinReloadInterval) {

@@ -3,12 +3,12 @@
 #include "config/node_cache.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -299,7 +299,7 @@ Result<KubeDnsConfig> read_kube_dns_config(const std::string& dir) {
 }
 
 std::optional<std::string> process_getenv(const std::string& name) {
-  const char* value = ::getenv(name.c_str());
+  const char* value = std::getenv(name.c_str());
   return value == nullptr ? std::nullopt : std::optional<std::string>(value);
 }
 

@@ -105,8 +105,8 @@ void apply_keys(const BlockNode& node, ServerBlock& block, std::uint16_t default
 void apply_directive(const DirectiveNode& node, ServerBlock& block, BuildContext& context,
                      std::map<std::string, SourceLocation>& first_use) {
   const std::string& name = node.name.text;
-  const auto spec = std::find_if(kDirectives.begin(), kDirectives.end(),
-                                 [&](const DirectiveSpec& d) { return d.name == name; });
+  const auto* const spec = std::find_if(kDirectives.begin(), kDirectives.end(),
+                                        [&](const DirectiveSpec& d) { return d.name == name; });
   if (spec == kDirectives.end()) fail_at(node.name.where, "unknown directive '" + name + "'");
   const auto [first, inserted] = first_use.emplace(name, node.name.where);
   if (!inserted && spec->occurrence == Occurrence::kOncePerBlock) {

@@ -131,7 +131,9 @@ void write_block(std::ostream& out, const ServerBlock& block) {
   if (block.admin) out << "  admin: unix:" << *block.admin << "\n";
   for (const AclConfig& acl : block.acl) {
     static const char* const kActions[] = {"allow", "block", "filter", "drop"};
-    out << "  acl" << (acl.zones.empty() ? "" : " " + join(acl.zones, " ")) << ":";
+    out << "  acl";
+    if (!acl.zones.empty()) out << ' ' << join(acl.zones, " ");
+    out << ":";
     for (const AclRule& rule : acl.rules) {
       out << " " << kActions[static_cast<int>(rule.action)] << "(" << rule.types.size()
           << " types, " << rule.nets.size() << " nets)";

@@ -95,7 +95,7 @@ std::string rdata_text(Bytes packet, const Record& r) {
       const std::size_t nums = r.rdata_offset + mname->wire_len + rname->wire_len;
       if (nums + 20 > r.end) break;
       std::string out = name_to_text(packet, *mname) + " " + name_to_text(packet, *rname);
-      for (int i = 0; i < 5; ++i) {
+      for (std::size_t i = 0; i < 5; ++i) {
         const std::uint8_t* q = packet.data() + nums + 4 * i;
         out += ' ';
         out += std::to_string((std::uint32_t{q[0]} << 24) | (std::uint32_t{q[1]} << 16) |

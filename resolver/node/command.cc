@@ -10,8 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 
-extern char** environ;
-
 namespace holdfast::node {
 
 namespace {
@@ -29,7 +27,7 @@ std::string find_program(const std::string& name) {
   while (start <= path.size()) {
     const std::size_t end = path.find(':', start);
     const std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (end == std::string::npos) break;
     start = end + 1;
@@ -53,6 +51,7 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   const std::string program = find_program(argv[0]);

@@ -81,7 +81,7 @@ void report_leftover_rules(const NodePlan& plan, IptablesMode mode, SetupReport&
   if (!plan.setup_iptables || plan.rules.empty()) return;
   const RuleOutcome outcome = check_rule(plan.rules.front(), mode);
   if (outcome.state == RuleState::kPresent) {
-    report.warnings.push_back(kAdoptingLine);
+    report.warnings.emplace_back(kAdoptingLine);
   } else if (!outcome.output.empty()) {
     record_failure("rule " + describe(plan.rules.front(), mode), outcome.output, report);
   }

@@ -122,9 +122,9 @@ void NodeSetup::start(uv_loop_t* loop) {
       &timer_,
       [](uv_timer_t* handle) noexcept {
         auto* self = static_cast<NodeSetup*>(handle->data);
-        const auto interval = static_cast<std::uint64_t>(self->sync_interval_.count());
-        if (self->repeat_ms_ < interval) {
-          self->repeat_ms_ = std::min(self->repeat_ms_ * 2, interval);
+        const auto max_ms = static_cast<std::uint64_t>(self->sync_interval_.count());
+        if (self->repeat_ms_ < max_ms) {
+          self->repeat_ms_ = std::min(self->repeat_ms_ * 2, max_ms);
           uv_timer_set_repeat(handle, self->repeat_ms_);
         }
         self->begin_sync();

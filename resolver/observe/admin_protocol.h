@@ -12,7 +12,7 @@
 namespace holdfast::observe {
 
 // FORMAT: one JSON object per line ('\n'), one response line per request, in order.
-inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
+inline constexpr std::size_t kMaxLineBytes = std::size_t{64} * 1024;
 
 // Where a daemon running as root listens.
 inline constexpr std::string_view kRootSocketPath = "/run/holdfast/admin.sock";

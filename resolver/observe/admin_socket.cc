@@ -46,12 +46,15 @@ Result<void> prepare_directory(const std::string& socket_path) {
     missing.push_back(dir);
     if (dir == dir.parent_path()) break;
   }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0700) != 0) {
+  // Outermost first. (Not std::views::reverse: clang 14, which runs clang-tidy, cannot compile
+  // libstdc++ 12's ranges.)
+  std::reverse(missing.begin(), missing.end());
+  for (const fs::path& step : missing) {
+    if (::mkdir(step.c_str(), 0700) != 0) {
       if (errno == EEXIST) continue;
-      return fail("admin socket: cannot create " + it->string() + ": " + std::strerror(errno));
+      return fail("admin socket: cannot create " + step.string() + ": " + std::strerror(errno));
     }
-    ::chmod(it->c_str(), 0700);  // whatever the umask
+    ::chmod(step.c_str(), 0700);  // whatever the umask
   }
   return {};
 }

@@ -85,7 +85,7 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
   http.Get("/metrics",
            [collector = exporter->collector_](const httplib::Request&, httplib::Response& res) {
              if (auto text = collector->render()) {
-               res.set_content(std::move(*text), "text/plain; version=0.0.4; charset=utf-8");
+               res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
              } else {
                res.status = 503;
                res.set_content("loop stalled", "text/plain");

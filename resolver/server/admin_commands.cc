@@ -113,7 +113,8 @@ AdminCommands::AdminCommands(uv_loop_t* loop, Server& server, std::string state_
   uv_unref(reinterpret_cast<uv_handle_t*>(&sampler_));
   // What the operator left: pins and the stale mode survive restarts.
   std::ifstream pins(std::filesystem::path(state_dir_) / kPinsFile);
-  std::string name, type;
+  std::string name;
+  std::string type;
   while (pins >> name >> type) {
     if (auto qtype = dns::text_to_type(type)) {
       pins_.push_back(Pin{lower(name), *qtype});
@@ -219,8 +220,10 @@ json AdminCommands::stats() {
           {"uptime_seconds", (server_.clock_.monotonic_ms() - started_ms_) / 1000},
           {"queries_total", queries},
           {"queries_per_second", qps},
-          {"cache_hit_ratio", lookups ? static_cast<double>(c.cache_hits) / lookups : 0.0},
-          {"stale_ratio", queries ? static_cast<double>(c.stale_answers) / queries : 0.0},
+          {"cache_hit_ratio",
+           lookups ? static_cast<double>(c.cache_hits) / static_cast<double>(lookups) : 0.0},
+          {"stale_ratio",
+           queries ? static_cast<double>(c.stale_answers) / static_cast<double>(queries) : 0.0},
           {"stale_mode", to_string(server_.pipeline_.stale_mode())},
           {"blocks", std::move(blocks)},
           {"store", std::move(store)}};

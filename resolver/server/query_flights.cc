@@ -165,7 +165,7 @@ void QueryPipeline::on_deadlines() noexcept {
     if (found == flights_.end()) continue;
     Flight& flight = *found->second;
     auto waiter = std::find_if(flight.waiters_.begin(), flight.waiters_.end(),
-                               [&](const Waiter& w) { return w.id == waiter_id; });
+                               [id = waiter_id](const Waiter& w) { return w.id == id; });
     if (waiter == flight.waiters_.end() || waiter->answered) continue;
     // The client timer ran out: answer stale now, keep the flight going for the cache.
     if (answer_from_cache(*waiter, *flight.zone_, flight.key_, StaleReason::kTimeout)) {

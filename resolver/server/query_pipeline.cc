@@ -40,7 +40,7 @@ std::uint16_t client_flags(std::uint16_t answer_flags, const dns::Header& query,
 QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options)
     : loop_(loop),
       clock_(clock),
-      options_(options),
+      options_(std::move(options)),
       rng_(std::random_device{}()),
       reply_(kReplyBufferSize),
       refreshes_(options_.max_pending_refreshes, rng_()) {

@@ -126,16 +126,16 @@ ReloadPlan plan_reload(const config::Config& old_config, const config::Config& n
   }
   for (const config::ServerBlock& block : old_config.blocks) {
     const std::string identity = zone_identity(block);
-    if (new_identities.count(identity) == 0) plan.zones_removed.push_back(identity);
+    if (!new_identities.contains(identity)) plan.zones_removed.push_back(identity);
   }
 
   const auto old_listeners = listeners_of(old_config);
   const auto new_listeners = listeners_of(new_config);
   for (const auto& [key, blocks] : new_listeners) {
-    (old_listeners.count(key) > 0 ? plan.listeners_kept : plan.listeners_added).push_back(key);
+    (old_listeners.contains(key) ? plan.listeners_kept : plan.listeners_added).push_back(key);
   }
   for (const auto& [key, blocks] : old_listeners) {
-    if (new_listeners.count(key) == 0) plan.listeners_removed.push_back(key);
+    if (!new_listeners.contains(key)) plan.listeners_removed.push_back(key);
   }
 
   if (!(old_config.persist == new_config.persist)) {

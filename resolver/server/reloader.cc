@@ -1,10 +1,10 @@
 // Reload triggers: signals, the `reload` directive's hash check, node-cache's template sync.
 #include "server/reloader.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <functional>
 
 #include "base/uv_util.h"

@@ -48,9 +48,9 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, co
     : loop_(loop),
       config_(std::move(config)),
       clock_(clock),
-      options_(options),
-      seed_(options.seed != 0 ? options.seed : std::random_device{}()),
-      pipeline_(loop, clock, pipeline_options(options)) {}
+      options_(std::move(options)),
+      seed_(options_.seed != 0 ? options_.seed : std::random_device{}()),
+      pipeline_(loop, clock, pipeline_options(options_)) {}
 
 Server::~Server() {
   if (promoter_) promoter_->stop();  // its thread reads the store
@@ -412,7 +412,7 @@ Result<void> Server::start_http() {
   }
   // Process-wide, as in CoreDNS: each address once, however many blocks name it.
   for (const std::string& address : metrics_addresses(*config_)) {
-    if (exporters_.count(address) > 0) continue;
+    if (exporters_.contains(address)) continue;
     auto exporter = observe::MetricsExporter::start(
         address, *bridge_, [this](observe::MetricsSnapshot& out) { fill_snapshot(out); });
     if (!exporter) return fail(exporter.error().message);
@@ -420,7 +420,7 @@ Result<void> Server::start_http() {
     exporters_.emplace(address, std::move(*exporter));
   }
   for (const std::string& address : health_addresses(*config_)) {
-    if (health_.count(address) > 0) continue;
+    if (health_.contains(address)) continue;
     auto health = observe::HealthServer::start(address, *bridge_, [this] { return readiness(); });
     if (!health) return fail(health.error().message);
     spdlog::info("health on http://{}/health and /ready (port {})", address, (*health)->port());

@@ -2,12 +2,13 @@
 #include "upstream/servfail_streak.h"
 
 #include <algorithm>
+#include <span>
 
 namespace holdfast::upstream {
 
 bool ServfailStreak::on_servfail(std::uint64_t question_hash) noexcept {
-  const auto end = recent_.begin() + static_cast<std::ptrdiff_t>(remembered_);
-  if (std::find(recent_.begin(), end, question_hash) != end) return false;
+  const std::span<const std::uint64_t> seen = std::span(recent_).first(remembered_);
+  if (std::ranges::find(seen, question_hash) != seen.end()) return false;
   recent_[next_] = question_hash;
   next_ = (next_ + 1) % kRemembered;
   remembered_ = std::min(remembered_ + 1, kRemembered);

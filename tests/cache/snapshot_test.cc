@@ -268,7 +268,7 @@ TEST_F(SnapshotTest, ABadRecordUnderAValidChecksumIsRefusedWhole) {
   expect_refused(one_record(key_for("c.example.com"), good),
                  "record 2 of 2: key does not match its entry's question");
   std::string extra = one_record(key_for("a.example.com"), good);
-  extra.insert(extra.size() - 4, "z");
+  extra.insert(extra.size() - 4, 1, 'z');
   expect_refused(extra, "longer than its header says (");
 }
 

@@ -56,7 +56,9 @@ void operator delete[](void* p, std::size_t) noexcept {
   std::free(p);
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
+// Not under ASan or TSan: their runtimes replace malloc themselves (under TSan this replacement
+// made the binary crash at start, during gtest's test discovery).
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 // C allocations too (libuv, c-ares, the C library): glibc's own entry points do the work.
 extern "C" void* __libc_malloc(std::size_t);
 extern "C" void* __libc_calloc(std::size_t, std::size_t);

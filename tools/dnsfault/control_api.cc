@@ -95,9 +95,10 @@ void ControlApi::routes() {
                                     : "request failed");
     }
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    reply_error(res, 500, "internal error");
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        reply_error(res, 500, "internal error");
+      });
 }
 
 Result<void> ControlApi::start(const HostPort& address) {

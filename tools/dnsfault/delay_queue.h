@@ -46,7 +46,7 @@ class DelayQueue {
   Handler handler_;
   void* context_;
   std::uint64_t sequence_ = 0;
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap_;
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> heap_;
 };
 
 }  // namespace holdfast::dnsfault

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -106,9 +107,7 @@ int run_ctl_command(Commands& c) {
   return run_ctl(c.ctl);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"dnsfault: a DNS fault-injection proxy and outage drill"};
   app.require_subcommand(1);
   std::string log_level = "info";
@@ -133,4 +132,19 @@ int main(int argc, char** argv) {
     return run_drill(commands.drill);
   }
   return 2;
+}
+
+}  // namespace
+
+// What start-up code throws past run() (allocation, the standard library) ends the process with
+// one line on stderr and exit 1, not with std::terminate().
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dnsfault: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "dnsfault: unknown exception\n");
+  }
+  return 1;
 }

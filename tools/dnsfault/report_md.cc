@@ -39,7 +39,7 @@ std::string outage_p99(const Summary& s) {
          (s.outage_is_whole_run ? " (no fault phase: whole run)" : "");
 }
 
-std::string markdown_cell(std::string text) {
+std::string markdown_cell(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c == '|')

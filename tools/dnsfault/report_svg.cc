@@ -155,7 +155,11 @@ void panel(std::ostringstream& svg, const DrillReport& r, const Frame& f, const 
       << num(plot_right - kLeft) << "\" height=\"" << kPlotHeight
       << "\" fill=\"none\" stroke=\"#333\"/>\n";
   // Series: one flat step per second, since each value counts a whole second's queries.
-  std::vector<std::pair<double, double>> sent, answered, stale, failed, upstream;
+  std::vector<std::pair<double, double>> sent;
+  std::vector<std::pair<double, double>> answered;
+  std::vector<std::pair<double, double>> stale;
+  std::vector<std::pair<double, double>> failed;
+  std::vector<std::pair<double, double>> upstream;
   auto step = [&](std::vector<std::pair<double, double>>& line, std::size_t k, double y) {
     line.emplace_back(f.x(static_cast<double>(k)), y);
     line.emplace_back(f.x(static_cast<double>(k + 1)), y);

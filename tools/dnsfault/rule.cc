@@ -252,7 +252,7 @@ constexpr std::array<ActionGrammar, kActionKindCount> kGrammar = {{
 
 Result<Action> parse_action(Args words) {
   const std::string& name = words[0];
-  const auto found = std::find(kActionNames.begin(), kActionNames.end(), lower_copy(name));
+  const auto* const found = std::find(kActionNames.begin(), kActionNames.end(), lower_copy(name));
   if (found == kActionNames.end()) {
     return fail(cat({"unknown action '", name, "' (expected one of: ", kActionList, ")"}));
   }
@@ -504,8 +504,10 @@ std::string rule_set_to_text(const RuleSet& rules) {
 }
 
 bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  std::size_t p = 0, t = 0;
-  std::size_t star = std::string_view::npos, star_text = 0;
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star = std::string_view::npos;
+  std::size_t star_text = 0;
   while (t < text.size()) {
     if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
       ++p;

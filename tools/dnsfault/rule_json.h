@@ -18,8 +18,8 @@ nlohmann::json rule_set_to_json(const RuleSet& rules);
 
 // Accepts the shape above with only "action" required; "args" items may be strings or numbers,
 // "qtype" an array or a comma list. Unknown fields are errors (they are usually typos).
-Result<Rule> rule_from_json(const nlohmann::json& json);
+Result<Rule> rule_from_json(const nlohmann::json& value);
 // An array of rules, one rule object, or {"rules": [...]}. Errors name the rule's index.
-Result<RuleSet> rule_set_from_json(const nlohmann::json& json);
+Result<RuleSet> rule_set_from_json(const nlohmann::json& value);
 
 }  // namespace holdfast::dnsfault

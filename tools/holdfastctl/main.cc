@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <variant>
 
@@ -35,9 +36,7 @@ int fail(ExitCode code, const std::string& message) {
   return static_cast<int>(code);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   auto parsed = parse_command_line(argc, argv);
   if (const int* status = std::get_if<int>(&parsed)) return *status;
   const Invocation& invocation = std::get<Invocation>(parsed);
@@ -69,4 +68,18 @@ int main(int argc, char** argv) {
                               : render_result(command, result);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace
+
+// What escapes run() is, in practice, a reply whose JSON lacks a field or has another type
+// (nlohmann::json throws): an answer that is not a response, exit code 5.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return fail(ExitCode::kTimeout, std::string("unexpected answer: ") + e.what());
+  } catch (...) {
+    return fail(ExitCode::kTimeout, "unexpected answer");
+  }
 }

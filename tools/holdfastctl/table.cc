@@ -90,8 +90,10 @@ std::string format_duration(double seconds) {
   if (!std::isfinite(seconds)) return "-";
   if (seconds < 0) return fmt::format("-{}", format_duration(-seconds));
   const auto total = static_cast<std::uint64_t>(std::llround(seconds));
-  const std::uint64_t days = total / 86400, hours = total / 3600 % 24;
-  const std::uint64_t minutes = total / 60 % 60, secs = total % 60;
+  const std::uint64_t days = total / 86400;
+  const std::uint64_t hours = total / 3600 % 24;
+  const std::uint64_t minutes = total / 60 % 60;
+  const std::uint64_t secs = total % 60;
   if (days > 0) return fmt::format("{}d{:02}h", days, hours);
   if (hours > 0) return fmt::format("{}h{:02}m", hours, minutes);
   if (minutes > 0) return fmt::format("{}m{:02}s", minutes, secs);
