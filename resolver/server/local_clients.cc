@@ -96,9 +96,8 @@ void LocalClients::set_subnets(std::vector<config::AclNetwork> subnets, std::int
 }
 
 bool LocalClients::in_subnets(const sockaddr_storage& peer) const noexcept {
-  return std::any_of(subnets_.begin(), subnets_.end(), [&](const config::AclNetwork& net) {
-    return network_contains(net, peer);
-  });
+  return std::any_of(subnets_.begin(), subnets_.end(),
+                     [&](const config::AclNetwork& net) { return network_contains(net, peer); });
 }
 
 void LocalClients::refresh(std::int64_t now_ms) {

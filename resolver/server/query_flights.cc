@@ -85,7 +85,7 @@ void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& cli
 
 bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                             const dns::QueryView& query) {
-  if (zone.upstream == nullptr || flights_.count(key.view()) > 0) return true;
+  if (zone.upstream == nullptr || flights_.contains(key.view())) return true;
   if (!zone.upstream->admit()) return false;
   ++counters_.refreshes;
   start_flight(zone, key, upstream_query_for(packet, query), nullptr);
@@ -186,7 +186,7 @@ void QueryPipeline::on_refresh_timer() noexcept {
     refreshes_.take_due(clock_.monotonic_ms(), [&](const std::string& key_text,
                                                    RefreshScheduler::Pending& pending) {
       Zone& zone = *pending.zone;
-      if (flights_.count(key_text) > 0 || zone.upstream == nullptr) return Outcome::kDone;
+      if (flights_.contains(key_text) || zone.upstream == nullptr) return Outcome::kDone;
       // Down again: wait for the next recovery. Over qps: try again shortly, still in order.
       if (zone.upstream->circuit_open()) return Outcome::kAwaitRecovery;
       if (!zone.upstream->admit()) return Outcome::kRetrySoon;

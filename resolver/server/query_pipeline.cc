@@ -261,7 +261,7 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
   }
   count_stale(zone, reason_served_now(zone.stale.verify, view()), hit);
   finish_and_send(hit.wire_len, hit.question_end, packet, query, client, ede, &zone);
-  switch (refresh_after_serving(view(), flights_.count(key.view()) > 0)) {
+  switch (refresh_after_serving(view(), flights_.contains(key.view()))) {
     case StaleRefresh::kNone:
       break;
     case StaleRefresh::kAtRecovery:

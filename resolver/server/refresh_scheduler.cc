@@ -5,10 +5,9 @@
 
 namespace holdfast::server {
 
-RefreshScheduler::Added RefreshScheduler::add(std::string key, Pending pending,
-                                              std::int64_t now_ms,
+RefreshScheduler::Added RefreshScheduler::add(std::string key, Pending pending, std::int64_t now_ms,
                                               std::optional<std::int64_t> not_after_ms) {
-  if (pending_.count(key) > 0) return Added::kAlreadyPending;
+  if (pending_.contains(key)) return Added::kAlreadyPending;
   if (pending_.size() >= capacity_) return Added::kFull;
   pending.awaiting_recovery = !not_after_ms.has_value();
   auto [at, inserted] = pending_.emplace(key, std::move(pending));

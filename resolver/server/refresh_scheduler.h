@@ -33,9 +33,9 @@ class RefreshScheduler {
   enum class Added : std::uint8_t { kScheduled, kAlreadyPending, kFull };
   // What the pipeline did with a due refresh (take_due's visitor).
   enum class Outcome : std::uint8_t {
-    kDone,            // started, or no longer needed: forgotten
-    kAwaitRecovery,   // its upstream is down again: held until on_recovery
-    kRetrySoon,       // the upstream's budget said not now: due again after kRetryMs
+    kDone,           // started, or no longer needed: forgotten
+    kAwaitRecovery,  // its upstream is down again: held until on_recovery
+    kRetrySoon,      // the upstream's budget said not now: due again after kRetryMs
   };
   static constexpr std::int64_t kRetryMs = 100;
 
@@ -60,7 +60,7 @@ class RefreshScheduler {
   void forget(std::string_view key) noexcept;
   void clear() noexcept;
   std::size_t size() const noexcept { return pending_.size(); }
-  bool contains(std::string_view key) const noexcept { return pending_.count(key) > 0; }
+  bool contains(std::string_view key) const noexcept { return pending_.contains(key); }
 
  private:
   void schedule(std::int64_t due_ms, std::string key);

@@ -143,9 +143,8 @@ Result<std::unique_ptr<AresChannel>> AresChannel::create(uv_loop_t* loop,
   }
   rc = ares_set_servers_ports(self->channel_, &server);
   if (rc != ARES_SUCCESS) return fail("c-ares servers for " + name + ": " + ares_strerror(rc));
-  static const ares_socket_functions kSocketFunctions{&open_socket, &close_socket,
-                                                      &connect_socket, &AresChannel::on_recvfrom,
-                                                      &send_vector};
+  static const ares_socket_functions kSocketFunctions{&open_socket, &close_socket, &connect_socket,
+                                                      &AresChannel::on_recvfrom, &send_vector};
   ares_set_socket_functions(self->channel_, &kSocketFunctions, self.get());
 
   uv_timer_init(loop, &self->timer_);
@@ -202,8 +201,7 @@ long AresChannel::on_recvfrom(int fd, void* buffer, std::size_t length, int flag
   if (n >= 12 && from != nullptr) {
     auto* self = static_cast<AresChannel*>(data);
     const auto* message = static_cast<const std::uint8_t*>(buffer);
-    if (!self->outstanding(id_of(message),
-                           question_of(message, static_cast<std::size_t>(n)))) {
+    if (!self->outstanding(id_of(message), question_of(message, static_cast<std::size_t>(n)))) {
       ++self->mismatched_;
     }
   }

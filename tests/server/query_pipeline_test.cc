@@ -155,8 +155,7 @@ class QueryPipelineTest : public ::testing::Test {
   }
   void answer(std::size_t i, const char* name, std::uint8_t octet) {
     const auto response = answer_for(upstream_.asked.at(i).query, name, octet);
-    upstream_.asked.at(i).handler->on_upstream_answer(upstream::UpstreamStatus::kAnswer,
-                                                      response);
+    upstream_.asked.at(i).handler->on_upstream_answer(upstream::UpstreamStatus::kAnswer, response);
   }
 
   uv_loop_t loop_{};
