@@ -188,8 +188,8 @@ std::size_t LmdbEnv::release_pages() const noexcept {
                     &dev_minor, &inode) != 7) {
       continue;
     }
-    if (inode != static_cast<unsigned long long>(file.st_ino) ||
-        dev_major != major(file.st_dev) || dev_minor != minor(file.st_dev) || end <= start) {
+    if (inode != static_cast<unsigned long long>(file.st_ino) || dev_major != major(file.st_dev) ||
+        dev_minor != minor(file.st_dev) || end <= start) {
       continue;
     }
     // A read-only shared file mapping (no MDB_WRITEMAP): MADV_DONTNEED only unmaps its pages.
@@ -266,7 +266,7 @@ LmdbError LmdbTxn::drop_all(MDB_dbi dbi) noexcept {
 static_assert(std::is_same_v<MDB_dbi, unsigned int>, "lmdb_env.h declares MDB_dbi as lmdb.h does");
 
 LmdbError LmdbReader::read_with(MDB_dbi dbi, std::string_view key, Visit visit,
-                                  void* context) noexcept {
+                                void* context) noexcept {
   LmdbError err = begin();
   if (err.status != LmdbStatus::kOk) return err;
   MDB_val k{key.size(), const_cast<char*>(key.data())};

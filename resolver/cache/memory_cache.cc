@@ -13,7 +13,8 @@ std::size_t per_shard(std::size_t capacity, std::size_t shards) {
 
 }  // namespace
 
-MemoryCache::NodeKey::NodeKey(std::string_view key) : size_(static_cast<std::uint16_t>(key.size())) {
+MemoryCache::NodeKey::NodeKey(std::string_view key)
+    : size_(static_cast<std::uint16_t>(key.size())) {
   static_assert(sizeof(NodeKey) == 48, "the inline bytes and the size, no padding");
   if (!on_heap()) {
     std::memcpy(bytes_, key.data(), key.size());
@@ -157,7 +158,8 @@ std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, Entry ent
   Shard& shard = shard_for(key.view());
   std::lock_guard lock(shard.mutex);
   std::optional<Lru::iterator> node;
-  if (entry.kind != EntryKind::kUncacheable) node = insert_locked(shard, key, std::move(entry), now);
+  if (entry.kind != EntryKind::kUncacheable)
+    node = insert_locked(shard, key, std::move(entry), now);
   if (!node) {  // nothing stored: answer from whatever the key already has, as lookup() would
     auto found = shard.index.find(key.view());
     if (found == shard.index.end()) {
@@ -210,8 +212,8 @@ std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shar
   return add_locked(shard, key, std::move(entry), now);
 }
 
-MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey& key,
-                                                   Entry&& entry, std::int64_t now) {
+MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey& key, Entry&& entry,
+                                                   std::int64_t now) {
   const bool success = entry.kind == EntryKind::kSuccess;
   Lru& lru = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;

@@ -27,7 +27,8 @@ namespace holdfast::cache {
 struct MemoryCacheOptions {
   // Defaults: the Corefile's (config::CacheConfig, config::PrefetchConfig), defined there once.
   std::size_t success_capacity = config::CacheConfig{}.success_capacity;
-  std::size_t denial_capacity = config::CacheConfig{}.denial_capacity;  // NXDOMAIN, NODATA, SERVFAIL
+  std::size_t denial_capacity =
+      config::CacheConfig{}.denial_capacity;  // NXDOMAIN, NODATA, SERVFAIL
   std::size_t shards = 16;
   bool keep_ttl = false;
   // How long past expiry an entry may still be returned as stale (0 = never). Serve-stale uses it.

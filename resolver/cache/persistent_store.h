@@ -81,9 +81,9 @@ struct StoreCounters {
   std::atomic<std::uint64_t> negative_bytes{0};    // what negatives take (negative_max)
   std::atomic<std::uint64_t> negative_refused{0};  // negatives not stored: over negative_max
   std::atomic<std::uint64_t> negative_purged{0};   // negatives past their TTL deleted for room
-  std::atomic<std::uint64_t> flush_micros{0};   // time spent committing batches
-  std::atomic<std::uint64_t> queue_length{0};   // writes waiting for the writer thread
-  std::atomic<std::int64_t> last_commit_ms{0};  // Clock::monotonic_ms of the last batch
+  std::atomic<std::uint64_t> flush_micros{0};      // time spent committing batches
+  std::atomic<std::uint64_t> queue_length{0};      // writes waiting for the writer thread
+  std::atomic<std::int64_t> last_commit_ms{0};     // Clock::monotonic_ms of the last batch
 };
 
 class PersistentStore {
@@ -146,6 +146,9 @@ class PersistentStore {
     std::string value;  // empty = delete
   };
 
+  // Deletions per write transaction, so none outgrows LMDB's dirty-page limit.
+  static constexpr std::size_t kDeletesPerTxn = 64;
+
   PersistentStore(StoreOptions options, const Clock& clock);
   void open_or_recover();
   bool verify_in_child();
@@ -157,7 +160,8 @@ class PersistentStore {
   // negatives past their TTL.
   void count_negatives();
   void purge_expired_negatives();
-  // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`.
+  // Evicts down to `low_water` of the map when past the high-water mark, or always if `force`
+  // (store_eviction.cc).
   void evict_if_needed(bool force, double low_water);
   void degrade(const std::string& why);
   // A commit failed for want of disk space: stop writing, keep reading; the writer thread then

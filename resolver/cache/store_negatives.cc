@@ -7,11 +7,6 @@
 #include "cache/persistent_store.h"
 
 namespace holdfast::cache {
-namespace {
-
-constexpr std::size_t kDeletesPerTxn = 64;
-
-}  // namespace
 
 bool is_negative_value(std::string_view value) {
   const std::optional<EntryTimes> times = peek_entry_times(value);

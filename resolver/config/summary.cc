@@ -115,10 +115,12 @@ void write_block(std::ostream& out, const ServerBlock& block) {
   out << "  zones: " << join(block.zones, " ") << "\n";
   out << "  port: " << block.port << "\n";
   out << "  bind: "
-      << (block.bind.empty() ? std::string(block.acl.empty() ? "all addresses (0.0.0.0 and ::), answering loopback "
-                                                             "and this node's subnets only"
-                                                           : "all addresses (0.0.0.0 and ::)")
-                             : join(block.bind, " "))
+      << (block.bind.empty()
+              ? std::string(block.acl.empty()
+                                ? "all addresses (0.0.0.0 and ::), answering loopback "
+                                  "and this node's subnets only"
+                                : "all addresses (0.0.0.0 and ::)")
+              : join(block.bind, " "))
       << "\n";
   write_forward(out, block.forward);
   write_cache(out, block.cache);

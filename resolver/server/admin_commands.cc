@@ -205,16 +205,18 @@ json AdminCommands::stats() {
     const bool open = state == cache::StoreState::kOpen || state == cache::StoreState::kReadOnly;
     const char* state_name = state == cache::StoreState::kOpen       ? "open"
                              : state == cache::StoreState::kReadOnly ? "read_only"
-                                                                      : "memory_only";
+                                                                     : "memory_only";
     const auto& sc = st->counters();
     const std::uint64_t waiting = sc.queue_length.load(std::memory_order_relaxed);
     const std::int64_t lag = waiting == 0 ? 0
                                           : server_.clock_.monotonic_ms() -
                                                 sc.last_commit_ms.load(std::memory_order_relaxed);
-    store = {
-        {"state", state_name},         {"entries", open ? st->entry_count() : 0},
-        {"bytes", open ? st->used_bytes() : 0},           {"map_size", st->options().size_bytes},
-        {"flush_lag_ms", std::max<std::int64_t>(0, lag)}, {"problem", st->problem()}};
+    store = {{"state", state_name},
+             {"entries", open ? st->entry_count() : 0},
+             {"bytes", open ? st->used_bytes() : 0},
+             {"map_size", st->options().size_bytes},
+             {"flush_lag_ms", std::max<std::int64_t>(0, lag)},
+             {"problem", st->problem()}};
   }
   return {{"version", server_.options_.version},
           {"uptime_seconds", (server_.clock_.monotonic_ms() - started_ms_) / 1000},

@@ -80,10 +80,14 @@ std::vector<config::AclNetwork> read_interface_subnets() {
   return out;
 }
 
-bool LocalClients::contains(const sockaddr_storage& peer, std::int64_t now_ms) {
+bool LocalClients::contains(const sockaddr_storage& peer, const Clock& clock) {
   if (is_loopback(peer)) return true;
-  if (!read_) refresh(now_ms);
-  if (in_subnets(peer)) return true;
+  if (read_ && in_subnets(peer)) return true;
+  const std::int64_t now_ms = clock.monotonic_ms();
+  if (!read_) {
+    refresh(now_ms);
+    if (in_subnets(peer)) return true;
+  }
   if (now_ms - read_ms_ < kRefreshMs) return false;
   refresh(now_ms);
   return in_subnets(peer);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/clock.h"
 #include "config/config.h"
 
 namespace holdfast::server {
@@ -20,8 +21,8 @@ class LocalClients {
   static constexpr std::int64_t kRefreshMs = 5000;
 
   // True for loopback (127/8, ::1, and their v4-mapped forms) and for an address inside a subnet
-  // of an interface that is up.
-  bool contains(const sockaddr_storage& peer, std::int64_t now_ms);
+  // of an interface that is up. The clock is read only when the interfaces may need reading.
+  bool contains(const sockaddr_storage& peer, const Clock& clock);
   // The subnets last read (tests, the start-up log line).
   const std::vector<config::AclNetwork>& subnets() const noexcept { return subnets_; }
   // Replaces the interface list (tests); it is then not re-read until kRefreshMs after now_ms.

@@ -183,22 +183,24 @@ void QueryPipeline::on_deadlines() noexcept {
 void QueryPipeline::on_refresh_timer() noexcept {
   using Outcome = RefreshScheduler::Outcome;
   try {
-    refreshes_.take_due(clock_.monotonic_ms(), [&](const std::string& key_text,
-                                                   RefreshScheduler::Pending& pending) {
-      Zone& zone = *pending.zone;
-      if (flights_.contains(key_text) || zone.upstream == nullptr) return Outcome::kDone;
-      // Down again: wait for the next recovery. Over qps: try again shortly, still in order.
-      if (zone.upstream->circuit_open()) return Outcome::kAwaitRecovery;
-      if (!zone.upstream->admit()) return Outcome::kRetrySoon;
-      const dns::ParsedQuery parsed = dns::parse_query(pending.upstream_query);
-      if (parsed.error != dns::QueryError::kNone) return Outcome::kDone;
-      const cache::CacheKey key(
-          pending.upstream_query, parsed.query.question,
-          {parsed.query.opt && parsed.query.opt->do_bit, parsed.query.header.cd()});
-      ++counters_.refreshes;
-      start_flight(zone, key, std::move(pending.upstream_query), nullptr);
-      return Outcome::kDone;
-    });
+    refreshes_.take_due(clock_.monotonic_ms(),
+                        [&](const std::string& key_text, RefreshScheduler::Pending& pending) {
+                          Zone& zone = *pending.zone;
+                          if (flights_.contains(key_text) || zone.upstream == nullptr)
+                            return Outcome::kDone;
+                          // Down again: wait for the next recovery. Over qps: try again shortly,
+                          // still in order.
+                          if (zone.upstream->circuit_open()) return Outcome::kAwaitRecovery;
+                          if (!zone.upstream->admit()) return Outcome::kRetrySoon;
+                          const dns::ParsedQuery parsed = dns::parse_query(pending.upstream_query);
+                          if (parsed.error != dns::QueryError::kNone) return Outcome::kDone;
+                          const cache::CacheKey key(pending.upstream_query, parsed.query.question,
+                                                    {parsed.query.opt && parsed.query.opt->do_bit,
+                                                     parsed.query.header.cd()});
+                          ++counters_.refreshes;
+                          start_flight(zone, key, std::move(pending.upstream_query), nullptr);
+                          return Outcome::kDone;
+                        });
   } catch (...) {
     ++counters_.internal_errors;
   }

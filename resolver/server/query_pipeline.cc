@@ -124,7 +124,7 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
   Zone* zone = client.router ? client.router->route(key.name()) : nullptr;
   const std::uint16_t qtype = query.question.qtype;
   if (zone != nullptr && zone->local_clients_only &&
-      !local_clients_.contains(client.peer, clock_.monotonic_ms())) {
+      !local_clients_.contains(client.peer, clock_)) {
     refuse_nonlocal(*zone, client.peer);
     reply_error(packet, parsed, dns::Rcode::kRefused, kEdeProhibited, client, zone);
     return;

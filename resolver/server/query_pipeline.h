@@ -180,9 +180,9 @@ class QueryPipeline final : public upstream::CircuitListener {
   PipelineOptions options_;
   std::mt19937_64 rng_;
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
-  LocalClients local_clients_;  // who a block without bind and acl answers
+  LocalClients local_clients_;       // who a block without bind and acl answers
   bool nonlocal_logged_ = false;
-  std::string hostname_;             // hostname.bind / id.server under `chaos`
+  std::string hostname_;  // hostname.bind / id.server under `chaos`
   // Keyed by cache key; searched with the key's view (no allocation per lookup).
   std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>> flights_;
   std::uint64_t next_waiter_id_ = 1;

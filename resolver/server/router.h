@@ -43,8 +43,8 @@ struct Zone {
   std::unique_ptr<upstream::Forwarder> forwarder;  // null when the block has no `forward`
   // What the query pipeline asks: the forwarder (or, in tests, a scripted group); null without.
   upstream::UpstreamGroup* upstream = nullptr;
-  std::string name;                                // "cluster.local.:53", for logs
-  Acl acl;                                         // the block's `acl` rules, compiled
+  std::string name;  // "cluster.local.:53", for logs
+  Acl acl;           // the block's `acl` rules, compiled
   // Neither `bind` nor `acl`: only loopback and the node's subnets are answered
   // (server/local_clients.h); the others are refused and counted as acl_blocked.
   bool local_clients_only = false;

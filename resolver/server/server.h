@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "cache/store_promoter.h"
 #include "config/config.h"
+#include "dns/wire.h"
 #include "observe/http_endpoints.h"
 #include "observe/loop_bridge.h"
 #include "observe/metrics_snapshot.h"
@@ -24,7 +25,6 @@
 #include "server/router.h"
 #include "server/tcp_listener.h"
 #include "server/udp_listener.h"
-#include "dns/wire.h"
 
 namespace holdfast::server {
 

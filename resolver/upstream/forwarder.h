@@ -20,11 +20,11 @@
 #include "upstream/admission_queue.h"
 #include "upstream/answer_handler.h"
 #include "upstream/ares_channel.h"
-#include "upstream/upstream_group.h"
 #include "upstream/circuit.h"
 #include "upstream/latency.h"
 #include "upstream/rate_limit.h"
 #include "upstream/servfail_streak.h"
+#include "upstream/upstream_group.h"
 
 namespace holdfast::upstream {
 

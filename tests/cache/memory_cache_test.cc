@@ -282,8 +282,8 @@ TEST_F(MemoryCacheTest, ShortAndLongKeysAreFoundListedAndErased) {
   MemoryCache cache({}, clock_);
   // 17 bytes of key (kept inside the node) and 113 (kept apart from it).
   auto short_key = key_for(query_for("www.example.com"));
-  auto long_key = key_for(query_for(
-      "a-rather-long-service-name.with-a-long-namespace.svc.cluster.local.example.com"));
+  auto long_key = key_for(
+      query_for("a-rather-long-service-name.with-a-long-namespace.svc.cluster.local.example.com"));
   ASSERT_GT(long_key.view().size(), 46u);
   cache.insert(short_key, entry(a_response(false)));
   cache.insert(long_key, entry(a_response(false)));

@@ -57,7 +57,8 @@ std::size_t resident_store_kib(const fs::path& dir) {
   std::size_t kib = 0;
   bool in_store = false;
   for (std::string line; std::getline(smaps, line);) {
-    if (line.size() > file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0) {
+    if (line.size() > file.size() &&
+        line.compare(line.size() - file.size(), file.size(), file) == 0) {
       in_store = true;
     } else if (line.rfind("Rss:", 0) == 0) {
       if (in_store) kib += std::stoul(line.substr(4));

@@ -205,8 +205,9 @@ TEST(UpstreamLimits, RejectsANewOptionWithoutItsValue) {
 }
 
 TEST(UpstreamLimits, RejectsZeroAndUnknownProperties) {
-  EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    qps 0\n  }\n}\n", kOptions),
-            "Corefile:3:9: upstream_limits: 'qps' expects a positive integer up to 1000000, got '0'");
+  EXPECT_EQ(
+      parse_error(". {\n  upstream_limits {\n    qps 0\n  }\n}\n", kOptions),
+      "Corefile:3:9: upstream_limits: 'qps' expects a positive integer up to 1000000, got '0'");
   EXPECT_EQ(parse_error(". {\n  upstream_limits {\n    qps 1000001\n  }\n}\n", kOptions),
             "Corefile:3:9: upstream_limits: 'qps' expects a positive integer up to 1000000, got "
             "'1000001'");

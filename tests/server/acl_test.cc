@@ -7,34 +7,14 @@
 #include <string>
 
 #include "dns/name.h"
+#include "server/peers.h"
 
 namespace holdfast::server {
 namespace {
 
 using config::AclAction;
-
-sockaddr_storage peer(const char* ip) {
-  sockaddr_storage out{};
-  if (std::string(ip).find(':') != std::string::npos) {
-    auto& a = reinterpret_cast<sockaddr_in6&>(out);
-    a.sin6_family = AF_INET6;
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-  } else {
-    auto& a = reinterpret_cast<sockaddr_in&>(out);
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &a.sin_addr);
-  }
-  return out;
-}
-
-config::AclNetwork net(const char* ip, std::uint8_t bits) {
-  config::AclNetwork n;
-  const bool v6 = std::string(ip).find(':') != std::string::npos;
-  n.family = v6 ? AF_INET6 : AF_INET;
-  inet_pton(n.family, ip, n.address.data());
-  n.prefix_bits = bits;
-  return n;
-}
+using testing::net;
+using testing::peer;
 
 std::string wire(const char* name) {
   std::string out;

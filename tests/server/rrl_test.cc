@@ -9,28 +9,16 @@
 #include <vector>
 
 #include "dns/packet_builder.h"
+#include "server/peers.h"
 
 namespace holdfast::server {
 namespace {
 
 using dns::testing::PacketBuilder;
+using testing::peer;
 
 constexpr std::int64_t kMs = 1'000'000;  // ns
 constexpr std::int64_t kSecond = 1000 * kMs;
-
-sockaddr_storage peer(const char* ip) {
-  sockaddr_storage out{};
-  if (std::string(ip).find(':') != std::string::npos) {
-    auto& a = reinterpret_cast<sockaddr_in6&>(out);
-    a.sin6_family = AF_INET6;
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-  } else {
-    auto& a = reinterpret_cast<sockaddr_in&>(out);
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &a.sin_addr);
-  }
-  return out;
-}
 
 RrlSettings settings(double per_second, int slip_ratio = 0, double window_seconds = 15) {
   config::RrlConfig config;
