@@ -100,8 +100,9 @@ class Importer {
     GlobMatches matches(path.string());
     bool any = false;
     for (const std::string& match : matches.paths()) {
-      std::error_code error;
-      if (fs::is_directory(match, error)) continue;
+      // Folders, devices, FIFOs and sockets a wide glob picks up are not configuration (a FIFO
+      // or a terminal would block the start).
+      if (!is_regular_file(match)) continue;
       any = true;
       import_file(pattern, match, out);
     }
@@ -114,6 +115,10 @@ class Importer {
   void import_file(const Token& pattern, const std::string& path, std::vector<Token>& out) {
     if (std::find(stack_.begin(), stack_.end(), canonical_or_same(path)) != stack_.end()) {
       fail_at(pattern.where, "import cycle: '" + path + "' is already being imported");
+    }
+    std::error_code error;
+    if (fs::exists(path, error) && !is_regular_file(path)) {
+      fail_at(pattern.where, "import: '" + path + "' is not a regular file");
     }
     Result<std::string> text = read_text_file(path);
     if (!text) fail_at(pattern.where, "import: " + text.error().message);

@@ -2,10 +2,12 @@
 #include "config/text_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace holdfast::config {
 namespace {
@@ -31,9 +33,19 @@ Result<std::string> read_text_file(const std::string& path) {
       return read_error(path, error_number);
     }
     text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxTextFileBytes) {
+      ::close(fd);
+      return fail("cannot read '" + path + "': larger than " +
+                  std::to_string(kMaxTextFileBytes >> 20) + " MiB, not a configuration file");
+    }
   }
   ::close(fd);
   return text;
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
 }  // namespace holdfast::config

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "config/config_error.h"
+#include "config/text_file.h"
 #include "test_support.h"
 
 namespace holdfast::config {
@@ -107,6 +109,35 @@ TEST(Import, RejectsAMissingFile) {
   const std::string corefile = dir.write("Corefile", ".:53 {\n    import missing.conf\n}\n");
   EXPECT_EQ(file_error(corefile), corefile + ":2:12: import: cannot read '" +
                                       dir.path("missing.conf") + "': No such file or directory");
+}
+
+// A device is never configuration: /dev/zero would fill memory, a FIFO or a terminal block the
+// start (the Corefile fuzzer reached both with `import /dev/*`).
+TEST(Import, RejectsADevice) {
+  TempDir dir;
+  const std::string corefile = dir.write("Corefile", ".:53 {\n    import /dev/zero\n}\n");
+  EXPECT_EQ(file_error(corefile),
+            corefile + ":2:12: import: '/dev/zero' is not a regular file");
+}
+
+TEST(Import, GlobSkipsFifosAndFolders) {
+  TempDir dir;
+  dir.write("d/a.conf", "bind 127.0.0.9\n");
+  ASSERT_EQ(::mkfifo(dir.path("d/b.conf").c_str(), 0600), 0);
+  ::mkdir(dir.path("d/c.conf").c_str(), 0700);
+  const std::string corefile = dir.write("Corefile", ".:53 {\n import d/*.conf\n}\n");
+  Result<Config> config = parse_file(corefile);  // would block for ever reading the FIFO
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->blocks[0].bind, std::vector<std::string>{"127.0.0.9"});
+}
+
+TEST(Import, RejectsAFileLargerThanConfigurationIs) {
+  TempDir dir;
+  const std::string big = dir.write("big.conf", std::string(kMaxTextFileBytes + 1, '#'));
+  const std::string corefile = dir.write("Corefile", ".:53 {\n import big.conf\n}\n");
+  EXPECT_EQ(file_error(corefile),
+            corefile + ":2:9: import: cannot read '" + big + "': larger than 4 MiB, not a "
+                                                            "configuration file");
 }
 
 TEST(Import, RejectsACycle) {
