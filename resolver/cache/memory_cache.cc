@@ -72,10 +72,26 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
   std::lock_guard lock(shard.mutex);
   auto found = shard.index.find(key.view());
   if (found == shard.index.end()) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    ++shard.misses;
     return std::nullopt;
   }
   return hit_locked(shard, found->second, now, out, stale, stale_ttl);
+}
+
+std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept {
+  const std::int64_t now = clock_.wall_seconds();
+  Shard& shard = shard_for(key.view());
+  std::lock_guard lock(shard.mutex);
+  auto found = shard.index.find(key.view());
+  if (found == shard.index.end()) return std::nullopt;
+  const Entry& entry = found->second->entry;
+  // Fresh by the rule of hit_locked(), where a clock behind the entry's time is never fresh; a
+  // cached SERVFAIL is the owner's to answer (it counts and logs errors).
+  if (entry.kind == EntryKind::kServfail || now < entry.stored_at_seconds ||
+      now - entry.stored_at_seconds >= static_cast<std::int64_t>(entry.ttl_seconds)) {
+    return std::nullopt;
+  }
+  return hit_locked(shard, found->second, now, out, StaleUse::kFreshOnly, 0);
 }
 
 std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
@@ -91,7 +107,7 @@ std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std
       is_usable(entry, effective_now, stale) ||
       (node->pinned && stale == StaleUse::kAllowStale && entry.kind != EntryKind::kServfail);
   if (!usable) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    ++shard.misses;
     if (!node->pinned && !is_usable(entry, effective_now, StaleUse::kAllowStale)) {
       // Past its stale window too: nobody may be served it any more, so free it now.
       const bool success = entry.kind == EntryKind::kSuccess;
@@ -122,8 +138,8 @@ std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std
   if (!hit.stale) hit.prefetch_due = count_hit_for_prefetch(*node, now, hit.remaining_seconds);
   Lru& lru = entry.kind == EntryKind::kSuccess ? shard.success : shard.denial;
   lru.splice(lru.begin(), lru, node);
-  hits_.fetch_add(1, std::memory_order_relaxed);
-  if (entry.kind != EntryKind::kSuccess) hits_denial_.fetch_add(1, std::memory_order_relaxed);
+  ++shard.hits;
+  if (entry.kind != EntryKind::kSuccess) ++shard.hits_denial;
   return hit;
 }
 
@@ -163,7 +179,7 @@ std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, Entry ent
   if (!node) {  // nothing stored: answer from whatever the key already has, as lookup() would
     auto found = shard.index.find(key.view());
     if (found == shard.index.end()) {
-      misses_.fetch_add(1, std::memory_order_relaxed);
+      ++shard.misses;
       return std::nullopt;
     }
     node = found->second;
@@ -266,12 +282,15 @@ CacheCounters MemoryCache::counters() const noexcept {
   CacheCounters c;
   c.entries_success = entries_success_.load(std::memory_order_relaxed);
   c.entries_denial = entries_denial_.load(std::memory_order_relaxed);
-  c.hits = hits_.load(std::memory_order_relaxed);
-  c.misses = misses_.load(std::memory_order_relaxed);
   c.inserts = inserts_.load(std::memory_order_relaxed);
   c.evictions = evictions_.load(std::memory_order_relaxed);
-  c.hits_denial = hits_denial_.load(std::memory_order_relaxed);
   c.evictions_denial = evictions_denial_.load(std::memory_order_relaxed);
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    c.hits += shard->hits;
+    c.hits_denial += shard->hits_denial;
+    c.misses += shard->misses;
+  }
   return c;
 }
 

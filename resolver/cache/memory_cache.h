@@ -81,6 +81,11 @@ class MemoryCache {
                             StaleUse stale = StaleUse::kFreshOnly,
                             std::uint32_t stale_ttl = 30) noexcept;
 
+  // A worker loop's hit (server/hit_path.h): only a fresh entry is rendered and counted (as
+  // lookup() counts a hit); on anything else — absent, stale, expired — nothing is counted or
+  // changed and nullopt says "ask the owner loop", whose lookup() then counts the miss once.
+  std::optional<Hit> lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept;
+
   // Stores an entry (kSuccess, kDenial or kServfail; others are ignored), replacing any entry
   // under the same key. A SERVFAIL never replaces a live or stale-servable answer.
   void insert(const CacheKey& key, Entry entry);
@@ -156,8 +161,14 @@ class MemoryCache {
     bool pinned = false;
   };
   using Lru = std::list<Node>;
-  struct Shard {
+  // One cache line at least, so that loops hitting different shards never share one. The hit
+  // counters live here, under the shard's lock: several worker loops counting hits in one atomic
+  // would bounce its line between their cores on every hit.
+  struct alignas(64) Shard {
     std::mutex mutex;
+    std::uint64_t hits = 0;
+    std::uint64_t hits_denial = 0;
+    std::uint64_t misses = 0;
     Lru success;  // front = most recently used
     Lru denial;
     std::unordered_map<std::string_view, Lru::iterator, StringHash, std::equal_to<>> index;
@@ -187,11 +198,8 @@ class MemoryCache {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::uint64_t> entries_success_{0};
   std::atomic<std::uint64_t> entries_denial_{0};
-  std::atomic<std::uint64_t> hits_{0};
-  std::atomic<std::uint64_t> misses_{0};
   std::atomic<std::uint64_t> inserts_{0};
   std::atomic<std::uint64_t> evictions_{0};
-  std::atomic<std::uint64_t> hits_denial_{0};
   std::atomic<std::uint64_t> evictions_denial_{0};
 };
 

@@ -217,15 +217,23 @@ struct ServerBlock {
   std::vector<AclConfig> acl;
   std::optional<RrlConfig> rrl;
   bool loop = false;
+  // `workers N|auto` as written in this block (0 = auto); Config::workers is the result.
+  std::optional<std::uint32_t> workers;
+  SourceLocation workers_where;
   std::optional<PersistConfig> persist;  // as written in this block; Config::persist is the result
   UpstreamLimits upstream_limits;
   std::vector<InactiveDirective> inactive;
   SourceLocation where;
 };
 
+inline constexpr std::uint32_t kMaxWorkers = 64;
+
 struct Config {
   std::vector<ServerBlock> blocks;
   PersistConfig persist;  // the one store, from the blocks' `persist` (they must agree) or defaults
+  // Loops answering UDP queries (`workers`; the blocks must agree): the owner loop, which does
+  // everything, and workers - 1 loops answering fresh cache hits (server/worker_pool.h).
+  std::uint32_t workers = 1;
   std::string source;     // file name, or "<embedded default>"
   // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
   // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).

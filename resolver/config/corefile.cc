@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "config/config_error.h"
+#include "config/directives.h"
 #include "config/importer.h"
 #include "config/parser.h"
 #include "config/persist.h"
@@ -24,6 +25,7 @@ Result<Config> parse_corefile_with(std::string_view text, const std::string& fil
     config.blocks = build_server_blocks(nodes, context);
     reject_forwarding_loops(config.blocks);
     config.persist = resolve_persist(config.blocks, options);
+    config.workers = resolve_workers(config.blocks);
     return config;
   } catch (const ConfigError& error) {
     return fail(error.what());

@@ -1,4 +1,6 @@
-// Setup of the small directives: bind, log, errors, reload, loop, health, prometheus.
+// Setup of the small directives: bind, log, errors, reload, loop, health, prometheus, workers.
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -179,6 +181,41 @@ void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
     fail_at(arg.where, "admin: expects unix:/ABSOLUTE/PATH, got '" + arg.text + "'");
   }
   block.admin = arg.text.substr(kScheme.size());
+}
+
+// `workers N|auto`: how many loops answer UDP (1 to kMaxWorkers).
+void setup_workers(const DirectiveNode& node, ServerBlock& block, BuildContext&) {
+  expect_no_block(node, "directive 'workers'");
+  const Token& arg = expect_one_arg(node, "directive 'workers'");
+  block.workers_where = node.name.where;
+  if (arg.text == "auto") {
+    block.workers = 0;
+    return;
+  }
+  block.workers = static_cast<std::uint32_t>(expect_integer(
+      arg, 1, kMaxWorkers, "workers: expects 'auto' or a count from 1 to " +
+                               std::to_string(kMaxWorkers)));
+}
+
+std::uint32_t resolve_workers(const std::vector<ServerBlock>& blocks) {
+  const ServerBlock* first = nullptr;
+  for (const ServerBlock& block : blocks) {
+    if (!block.workers) continue;
+    if (first == nullptr) {
+      first = &block;
+    } else if (*block.workers != *first->workers) {
+      fail_at(block.workers_where, "workers: every block must name the same count (the loops "
+                                   "serve the whole process), " +
+                                       format_location(first->workers_where) + " says otherwise");
+    }
+  }
+  if (first == nullptr) return 1;
+  if (*first->workers != 0) return *first->workers;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
+  return static_cast<std::uint32_t>(
+      std::clamp<int>(CPU_COUNT(&cpus), 1, static_cast<int>(kMaxWorkers)));
 }
 
 }  // namespace holdfast::config

@@ -40,6 +40,10 @@ void setup_admin(const DirectiveNode& node, ServerBlock& block, BuildContext& co
 void setup_chaos(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_acl(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_rrl(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+void setup_workers(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
+// Config::workers from the blocks' `workers` (they must agree; `auto` = the CPUs the process may
+// run on); throws ConfigError naming the second block on a conflict.
+std::uint32_t resolve_workers(const std::vector<ServerBlock>& blocks);
 void setup_persist(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 void setup_upstream_limits(const DirectiveNode& node, ServerBlock& block, BuildContext& context);
 

@@ -42,6 +42,7 @@ constexpr std::array kDirectives = {
     DirectiveSpec{"chaos", setup_chaos, Occurrence::kOncePerBlock},
     DirectiveSpec{"acl", setup_acl, Occurrence::kRepeatable},
     DirectiveSpec{"rrl", setup_rrl, Occurrence::kOncePerBlock},
+    DirectiveSpec{"workers", setup_workers, Occurrence::kOncePerBlock},
 };
 
 struct Key {

@@ -191,6 +191,7 @@ std::string summary(const Config& config) {
   } else {
     out << "persist: off (memory only)\n";
   }
+  out << "workers: " << config.workers << "\n";
   for (const ServerBlock& block : config.blocks) {
     out << "\n";
     write_block(out, block);

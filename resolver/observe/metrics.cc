@@ -406,6 +406,28 @@ void pipeline_families(std::vector<MetricFamily>& out, const PipelineMetrics& p)
   internal.counter({}, d(p.internal_errors));
 }
 
+void worker_families(std::vector<MetricFamily>& out, const std::vector<WorkerMetrics>& workers) {
+  if (workers.empty()) return;
+  FamilyBuilder queries(out, "holdfast_worker_queries_total",
+                        "UDP queries a worker loop received.", MetricType::Counter);
+  FamilyBuilder answered(out, "holdfast_worker_answers_total",
+                         "Fresh cache hits a worker loop answered itself.", MetricType::Counter);
+  FamilyBuilder handed(out, "holdfast_worker_handoffs_total",
+                       "Queries a worker loop handed to the owner loop (misses, stale entries, "
+                       "errors, rate-limited or logged blocks).",
+                       MetricType::Counter);
+  FamilyBuilder drops(out, "holdfast_worker_handoff_drops_total",
+                      "Queries a worker loop dropped because the owner loop's queue was full.",
+                      MetricType::Counter);
+  for (const WorkerMetrics& w : workers) {
+    const Labels labels{{"worker", std::to_string(w.index)}};
+    queries.counter(labels, d(w.queries));
+    answered.counter(labels, d(w.answered));
+    handed.counter(labels, d(w.handed_off));
+    drops.counter(labels, d(w.handoff_drops));
+  }
+}
+
 }  // namespace
 
 std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
@@ -423,6 +445,7 @@ std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
   forward_families(out, s);
   store_families(out, s.store);
   pipeline_families(out, s.pipeline);
+  worker_families(out, s.workers);
   // Families without a sample are left out of the exposition.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

@@ -126,6 +126,15 @@ struct PipelineMetrics {
   std::uint64_t oldest_stale_seconds = 0;  // over the last one to two minutes
 };
 
+// One worker loop (`workers` > 1): holdfast_worker_*_total{worker}.
+struct WorkerMetrics {
+  std::uint32_t index = 0;
+  std::uint64_t queries = 0;
+  std::uint64_t answered = 0;
+  std::uint64_t handed_off = 0;
+  std::uint64_t handoff_drops = 0;
+};
+
 struct MetricsSnapshot {
   std::string version;
   std::string revision;
@@ -137,6 +146,7 @@ struct MetricsSnapshot {
   std::vector<ForwarderMetrics> forwarders;
   StoreMetrics store;
   PipelineMetrics pipeline;
+  std::vector<WorkerMetrics> workers;
 };
 
 }  // namespace holdfast::observe

@@ -54,4 +54,21 @@ void RequestMetrics::count(Proto proto, Family family, std::uint16_t qtype, bool
   response_size[p].observe(kSizeBounds, static_cast<double>(reply_len));
 }
 
+void RequestMetrics::add(const RequestMetrics& other) noexcept {
+  for (std::size_t p = 0; p < requests.size(); ++p) {
+    for (std::size_t f = 0; f < requests[p].size(); ++f) {
+      for (std::size_t t = 0; t < kTypeSlots; ++t) requests[p][f][t] += other.requests[p][f][t];
+    }
+  }
+  do_requests += other.do_requests;
+  for (std::size_t r = 0; r < kResponders; ++r) {
+    for (std::size_t c = 0; c < kRcodeSlots; ++c) responses[r][c] += other.responses[r][c];
+  }
+  duration.add(other.duration);
+  for (std::size_t p = 0; p < 2; ++p) {
+    request_size[p].add(other.request_size[p]);
+    response_size[p].add(other.response_size[p]);
+  }
+}
+
 }  // namespace holdfast::observe

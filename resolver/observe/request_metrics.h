@@ -67,6 +67,8 @@ struct RequestMetrics {
   void count(Proto proto, Family family, std::uint16_t qtype, bool do_bit, std::size_t query_len,
              std::size_t reply_len, std::uint16_t rcode, Responder responder,
              double seconds) noexcept;
+  // Adds another loop's counts of the same series (worker loops, at scrape time).
+  void add(const RequestMetrics& other) noexcept;
 };
 
 }  // namespace holdfast::observe

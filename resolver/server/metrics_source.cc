@@ -33,14 +33,26 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   out.version = options_.version;
   out.revision = options_.revision;
   out.compiler = std::string("g++ ") + __VERSION__;
-  // Requests: one series set per (listening address, zone), "dropped" for queries no zone took.
+  // Requests: one series set per (listening address, zone), "dropped" for queries no zone took;
+  // the worker loops' hits added to the series they were counted for.
+  const std::vector<WorkerStats> workers = worker_stats();
   for (const auto& [key, router] : routers_) {
     for (const Router::ZoneMetrics& slot : router->metrics()) {
       observe::ZoneRequests& z = out.zones.emplace_back();
       z.server = router->server();
       z.zone = slot.zone != nullptr ? slot.zone->block->zones.front() : "dropped";
       z.requests = *slot.metrics;
+      for (const WorkerStats& worker : workers) {
+        for (const WorkerRequests& counted : worker.requests) {
+          if (counted.target == slot.metrics.get()) z.requests.add(counted.counts);
+        }
+      }
     }
+  }
+  for (const WorkerStats& worker : workers) {
+    out.workers.push_back(observe::WorkerMetrics{worker.index, worker.path.queries,
+                                                 worker.path.answered, worker.path.handed_off,
+                                                 worker.path.handoff_drops});
   }
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {

@@ -13,6 +13,7 @@
 #include "dns/header.h"
 #include "dns/reply.h"
 #include "dns/rr_text.h"
+#include "server/reply_finish.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -23,17 +24,6 @@ constexpr std::uint16_t kEdeFiltered = 17;  // RFC 8914
 constexpr std::uint16_t kEdeProhibited = 18;
 
 constexpr std::size_t kReplyBufferSize = dns::kMaxMessageSize + 512;
-
-// The header flags a client sees: the upstream's answer flags with the client's RD and CD, AA
-// cleared (a cache is not authoritative) and AD only for clients that asked for it (RFC 6840 §5.8).
-std::uint16_t client_flags(std::uint16_t answer_flags, const dns::Header& query,
-                           bool client_do) noexcept {
-  std::uint16_t flags = answer_flags & ~(dns::flag::kRd | dns::flag::kCd | dns::flag::kAa);
-  flags |= query.flags & (dns::flag::kRd | dns::flag::kCd);
-  flags |= dns::flag::kQr | dns::flag::kRa;
-  if (!client_do && !(query.flags & dns::flag::kAd)) flags &= ~dns::flag::kAd;
-  return flags;
-}
 
 }  // namespace
 
@@ -193,6 +183,25 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
       ++counters_.cache_misses;
     }
     forward_miss(*zone, key, packet, query, client);
+  } catch (const std::exception&) {
+    ++counters_.internal_errors;
+  }
+}
+
+void QueryPipeline::prefetch(dns::Bytes packet, const ClientRef& client) noexcept {
+  const dns::ParsedQuery parsed = dns::parse_query(packet);
+  if (parsed.error != dns::QueryError::kNone || client.router == nullptr ||
+      stale_mode_ == StaleMode::kForce) {
+    return;
+  }
+  const dns::QueryView& query = parsed.query;
+  const cache::CacheKey key(packet, query.question,
+                            {query.opt && query.opt->do_bit, query.header.cd()});
+  Zone* zone = client.router->route(key.name());
+  if (zone == nullptr || !zone->cache) return;
+  try {
+    ++zone->prefetches;
+    refresh(*zone, key, packet, query);
   } catch (const std::exception&) {
     ++counters_.internal_errors;
   }
@@ -378,37 +387,11 @@ void QueryPipeline::finish_and_send(std::size_t len, std::size_t question_end, d
     client.sink->query_done(client);
     return;
   }
-  dns::MutableBytes out(reply_);
-  dns::set_id(out, query.header.id);
-  // Restore the client's spelling of the name (RFC 4343; 0x20 clients check it). The stored
-  // question is uncompressed at offset 12 and equal to the client's ignoring case.
-  const std::size_t name_len = question_end - 4 - dns::kHeaderSize;
-  if (query.question.name.wire_len == query.question.name.full_len &&
-      query.question.name.full_len == name_len) {
-    std::memcpy(out.data() + dns::kHeaderSize, packet.data() + query.question.name.offset,
-                name_len);
-  }
-  const bool client_do = query.opt && query.opt->do_bit;
-  dns::write_u16(out.data() + 2,
-                 client_flags(dns::read_u16(out.data() + 2), query.header, client_do));
-  std::optional<dns::OptToWrite> opt;
-  if (query.opt) {
-    opt.emplace();
-    opt->udp_size = static_cast<std::uint16_t>(options_.max_udp_payload);
-    opt->do_bit = client_do;
-    opt->ede_code = ede;
-    const std::size_t end = dns::write_opt_record(out, len, *opt);
-    if (end != 0) {
-      len = end;
-      dns::write_u16(out.data() + 10,
-                     static_cast<std::uint16_t>(dns::read_u16(out.data() + 10) + 1));
-    }
-  }
-  if (client.transport == Transport::kUdp &&
-      len > dns::udp_limit(query, options_.max_udp_payload)) {
-    ++counters_.truncated;
-    len = dns::truncate_reply(out, question_end, opt);
-  }
+  const FinishedReply finished =
+      finish_reply(dns::MutableBytes(reply_), len, question_end, packet, query, client.transport,
+                   options_.max_udp_payload, ede);
+  if (finished.truncated) ++counters_.truncated;
+  len = finished.length;
   send(client, len, &query, packet, zone, responder);
 }
 

@@ -25,6 +25,7 @@
 #include "server/client.h"
 #include "server/local_answers.h"
 #include "server/local_clients.h"
+#include "server/query_handler.h"
 #include "server/refresh_scheduler.h"
 #include "server/router.h"
 #include "server/stale_decision.h"
@@ -73,7 +74,7 @@ struct PipelineCounters {
 std::uint64_t client_key(const ClientRef& client) noexcept;
 
 // Loop-bound: every call on the loop given at construction.
-class QueryPipeline final : public upstream::CircuitListener {
+class QueryPipeline final : public QueryHandler, public upstream::CircuitListener {
  public:
   QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options);
   ~QueryPipeline();
@@ -82,7 +83,11 @@ class QueryPipeline final : public upstream::CircuitListener {
 
   // Handles one query; the reply goes to client.sink now or when the upstream answers.
   // `packet` is only read during the call.
-  void handle(dns::Bytes packet, const ClientRef& client) noexcept;
+  void handle(dns::Bytes packet, const ClientRef& client) noexcept override;
+
+  // A worker loop answered `packet` from the cache and found its entry due for a prefetch
+  // (server/hit_path.h): refreshed here, where the flights and limits are, as a hit here would be.
+  void prefetch(dns::Bytes packet, const ClientRef& client) noexcept;
 
   // Closes the pipeline's timers (shutdown); pending spread refreshes are dropped.
   void close() noexcept;

@@ -158,8 +158,9 @@ Result<Server::Listeners> Server::bind_listener(const ListenerKey& key, const Ro
   return out;
 }
 
-void Server::retire(Generation generation, std::int64_t deadline_ms) {
-  retired_.push_back(Retired{std::move(generation), deadline_ms, false});
+void Server::retire(Generation generation, std::int64_t deadline_ms,
+                    std::uint64_t workers_generation) {
+  retired_.push_back(Retired{std::move(generation), workers_generation, deadline_ms, false});
   if (retire_timer_.loop != nullptr &&
       !uv_is_active(reinterpret_cast<uv_handle_t*>(&retire_timer_))) {
     uv_timer_start(
@@ -193,6 +194,9 @@ void Server::on_retire_timer() noexcept {
       retired_.erase(retired_.begin());  // its close callbacks ran in an earlier loop iteration
       continue;
     }
+    // A worker loop may still route by the old zones until it takes the new routers (at its
+    // next wake-up: microseconds).
+    if (workers_ && !workers_->caught_up(oldest.workers_generation)) break;
     std::size_t flights = 0;
     for (const auto& zone : oldest.generation.zones) flights += pipeline_.flights_for(zone.get());
     if (flights > 0 && now < oldest.deadline_ms) break;
@@ -244,10 +248,59 @@ Result<void> Server::start() {
   drain_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&drain_timer_));
   listening_ = true;
+  if (auto ok = start_workers(); !ok) return ok;
   if (auto ok = start_observability(); !ok) return ok;
   steer_joined(1, "new queries now come to this instance on");
   start_promotion();
   return {};
+}
+
+Result<void> Server::start_workers() {
+  const std::uint32_t count = config_->workers;
+  if (count <= 1) return {};
+  if (options_.listen_mode == ListenMode::kTakeOver) {
+    // A hand-over steers the address's traffic to one socket of the group by its index, which
+    // this instance cannot know for its workers' sockets behind the older instance's.
+    spdlog::warn("workers {}: a hand-over start runs one loop; the next plain start runs {}", count,
+                 count);
+    return {};
+  }
+  std::vector<const UdpListener*> owners;
+  for (const auto& [key, listeners] : listeners_) {
+    worker_slots_.push_back(key);
+    owners.push_back(listeners.udp.get());
+  }
+  workers_ = std::make_unique<WorkerPool>(
+      loop_, clock_, options_.max_udp_payload,
+      [this](HandoffMessage& message) noexcept { on_handoff(message); });
+  if (auto ok = workers_->start(count, owners); !ok) {
+    workers_.reset();
+    worker_slots_.clear();
+    return fail("workers " + std::to_string(count) + ": " + ok.error().message);
+  }
+  spdlog::info("workers: {} loops answer UDP on {} address{} (this one and {} answering cache hits)",
+               count, owners.size(), owners.size() == 1 ? "" : "es", count - 1);
+  return {};
+}
+
+void Server::on_handoff(HandoffMessage& message) noexcept {
+  if (message.slot >= worker_slots_.size()) return;
+  const auto found = listeners_.find(worker_slots_[message.slot]);
+  if (found == listeners_.end()) return;  // a reload removed the address: as its socket would
+  UdpListener& udp = *found->second.udp;
+  ClientRef client;
+  client.transport = Transport::kUdp;
+  client.sink = &udp;
+  client.router = udp.router();
+  client.peer = message.peer;
+  client.local = message.local;
+  client.received_ns = message.received_ns;
+  const dns::Bytes packet(message.packet);
+  if (message.kind == HandoffMessage::Kind::kPrefetch) {
+    pipeline_.prefetch(packet, client);
+  } else {
+    pipeline_.handle(packet, client);
+  }
 }
 
 void Server::steer_joined(std::uint32_t index, const char* what) noexcept {
@@ -336,7 +389,21 @@ Result<ReloadPlan> Server::reload(std::shared_ptr<const config::Config> config) 
   zones_ = std::move(built->zones);
   routers_ = std::move(built->routers);
   config_ = std::move(config);
-  retire(std::move(old), clock_.monotonic_ms() + options_.drain_timeout.count());
+  std::uint64_t workers_generation = 0;
+  if (workers_) {
+    std::vector<const Router*> routers;
+    for (const ListenerKey& key : worker_slots_) {
+      const auto found = listeners_.find(key);
+      routers.push_back(found != listeners_.end() ? found->second.udp->router() : nullptr);
+    }
+    workers_generation = workers_->set_routers(routers);
+    if (config_->workers != workers_->size() + 1) {
+      spdlog::warn("reload: workers {} takes effect at the next restart ({} loops now)",
+                   config_->workers, workers_->size() + 1);
+    }
+  }
+  retire(std::move(old), clock_.monotonic_ms() + options_.drain_timeout.count(),
+         workers_generation);
 
   for (const std::string& line : plan.needs_restart)
     spdlog::warn("reload: {}; needs a restart", line);
@@ -461,6 +528,17 @@ void Server::shutdown() noexcept {
 void Server::begin_shutdown() noexcept {
   // Stopped during a hand-over we started (a rollback): the older instance gets the traffic back.
   steer_joined(0, "new queries go back to the older instance on");
+  if (workers_) {
+    // This instance's sockets are the first `workers` members of each address's group; a newer
+    // instance that joined for a hand-over holds the next one: its traffic goes there now (with
+    // nobody behind us the index is past the group's end and the kernel spreads as before).
+    for (auto& [key, listeners] : listeners_) {
+      if (!listeners.udp->joined()) {
+        listeners.udp->steer(static_cast<std::uint32_t>(workers_->size() + 1));
+      }
+    }
+    workers_->stop();  // each answers (or hands over) what waits in its sockets first
+  }
   for (auto& [key, listeners] : listeners_) {
     listeners.udp->stop();
     listeners.tcp->stop();

@@ -25,6 +25,7 @@
 #include "server/router.h"
 #include "server/tcp_listener.h"
 #include "server/udp_listener.h"
+#include "server/worker_pool.h"
 
 namespace holdfast::server {
 
@@ -66,6 +67,10 @@ class Server {
 
   const config::Config& config() const noexcept { return *config_; }
   const QueryPipeline& pipeline() const noexcept { return pipeline_; }
+  // The worker loops' counters as last published (empty with `workers 1`).
+  std::vector<WorkerStats> worker_stats() const {
+    return workers_ ? workers_->stats() : std::vector<WorkerStats>{};
+  }
   const cache::PersistentStore* store() const noexcept { return store_.get(); }
   // The current configuration's zones, one per server block in order (tests, the admin socket).
   const std::vector<std::unique_ptr<Zone>>& zones() const noexcept { return zones_; }
@@ -95,6 +100,7 @@ class Server {
   // callbacks) it is freed.
   struct Retired {
     Generation generation;
+    std::uint64_t workers_generation = 0;  // freed once every worker loop has moved past it
     std::int64_t deadline_ms = 0;
     bool closed = false;
   };
@@ -103,7 +109,8 @@ class Server {
   // Zones and routers of `config`; `plan` (a reload) says which zones share an old cache.
   Result<Generation> build(std::shared_ptr<const config::Config> config, const ReloadPlan* plan);
   Result<Listeners> bind_listener(const ListenerKey& key, const Router& router, ListenMode mode);
-  void retire(Generation generation, std::int64_t deadline_ms);
+  void retire(Generation generation, std::int64_t deadline_ms,
+              std::uint64_t workers_generation = 0);
   void on_retire_timer() noexcept;
   void close_generation(Generation& generation) noexcept;
   // A reload: endpoints on addresses no longer named stop (off the loop: stopping an HTTP server
@@ -123,6 +130,10 @@ class Server {
   // Hand-over: every listener that joined a running instance's socket takes (`index` 1: the
   // newest member) or gives back (0: the older one) all new traffic of its address.
   void steer_joined(std::uint32_t index, const char* what) noexcept;
+  // `workers` > 1: the worker loops join every UDP listener's address (server/worker_pool.h).
+  Result<void> start_workers();
+  // A query (or a prefetch) a worker loop handed over: answered here, from its address.
+  void on_handoff(HandoffMessage& message) noexcept;
 
   uv_loop_t* loop_;
   std::shared_ptr<const config::Config> config_;
@@ -138,6 +149,9 @@ class Server {
   std::map<ListenerKey, Listeners> listeners_;
   std::vector<Retired> retired_;
   uv_timer_t retire_timer_{};
+  // Worker loops (null with `workers 1`), and the listening address of each of their slots.
+  std::unique_ptr<WorkerPool> workers_;
+  std::vector<ListenerKey> worker_slots_;
   std::unique_ptr<observe::LoopBridge> bridge_;
   // By address, as written in the Corefile.
   std::map<std::string, std::unique_ptr<observe::MetricsExporter>> exporters_;

@@ -101,8 +101,8 @@ struct UdpListener::Buffers {
   std::size_t backlog_size = 0;
 };
 
-UdpListener::UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router)
-    : loop_(loop), pipeline_(pipeline), router_(&router), buffers_(std::make_unique<Buffers>()) {}
+UdpListener::UdpListener(uv_loop_t* loop, QueryHandler& handler, const Router& router)
+    : loop_(loop), handler_(handler), router_(&router), buffers_(std::make_unique<Buffers>()) {}
 
 UdpListener::~UdpListener() {
   if (fd_ >= 0 && poll_.loop == nullptr) ::close(fd_);
@@ -111,6 +111,20 @@ UdpListener::~UdpListener() {
 Result<void> UdpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};
   if (auto ok = make_address(host, port, addr); !ok) return ok;
+  return bind_address(addr, mode);
+}
+
+Result<void> UdpListener::join(const UdpListener& owner) {
+  sockaddr_storage addr{};
+  socklen_t length = sizeof addr;
+  if (owner.fd_ < 0 || ::getsockname(owner.fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    return fail("cannot join " + owner.name_ + ": it has no socket");
+  }
+  // The owner's socket set SO_REUSEPORT: this one joins its group (and gets no one else's).
+  return bind_address(addr, ListenMode::kTakeOver);
+}
+
+Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode mode) {
   name_ = "udp " + format_address(reinterpret_cast<const sockaddr*>(&addr));
   auto socket = open_listen_socket(SocketKind::kUdp, addr, mode);
   if (!socket) return fail(socket.error().message);
@@ -192,7 +206,7 @@ void UdpListener::receive_batches(int max_rounds) noexcept {
       client.received_ns = now_ns;
       std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
       if (wildcard_) client.local = local_address(h);
-      pipeline_.handle(dns::Bytes(b.slots[i].data(), b.messages[i].msg_len), client);
+      handler_.handle(dns::Bytes(b.slots[i].data(), b.messages[i].msg_len), client);
     }
     in_batch_ = false;
     flush_batch();

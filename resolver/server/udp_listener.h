@@ -19,7 +19,7 @@
 #include "base/result.h"
 #include "server/client.h"
 #include "server/listen_socket.h"
-#include "server/query_pipeline.h"
+#include "server/query_handler.h"
 
 namespace holdfast::server {
 
@@ -39,13 +39,17 @@ class UdpListener final : public ReplySink {
   static constexpr std::size_t kReplyBytes = 4096;  // larger replies are sent without batching
   static constexpr std::size_t kBacklog = 256;      // replies waiting for a writable socket
 
-  UdpListener(uv_loop_t* loop, QueryPipeline& pipeline, const Router& router);
+  UdpListener(uv_loop_t* loop, QueryHandler& handler, const Router& router);
   ~UdpListener();
   UdpListener(const UdpListener&) = delete;
   UdpListener& operator=(const UdpListener&) = delete;
 
   Result<void> bind(const std::string& host, std::uint16_t port,
                     ListenMode mode = ListenMode::kExclusive);
+  // A worker loop's socket: joins the SO_REUSEPORT group of `owner`'s address (the kernel then
+  // spreads the address's datagrams over the group by a hash of the client's address and port).
+  // Called before this listener's loop runs.
+  Result<void> join(const UdpListener& owner);
   // True when bind() joined a running instance's socket (a hand-over).
   bool joined() const noexcept { return joined_; }
   // Every new datagram for this address goes to the group member at `index` (listen_socket.h).
@@ -57,6 +61,8 @@ class UdpListener final : public ReplySink {
   const std::string& name() const noexcept { return name_; }
   // A reload: queries received from now on are routed by `router` (which must outlive them).
   void set_router(const Router* router) noexcept { router_ = router; }
+  const Router* router() const noexcept { return router_; }
+  bool receiving() const noexcept { return receiving_; }
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -68,6 +74,7 @@ class UdpListener final : public ReplySink {
   };
   struct Buffers;  // the preallocated receive slots, reply batch and backlog
 
+  Result<void> bind_address(const sockaddr_storage& addr, ListenMode mode);
   void on_poll(int status, int events) noexcept;
   void receive_batches(int max_rounds) noexcept;  // until the socket is empty or max_rounds
   void flush_batch() noexcept;
@@ -80,7 +87,7 @@ class UdpListener final : public ReplySink {
   void update_poll() noexcept;
 
   uv_loop_t* loop_;
-  QueryPipeline& pipeline_;
+  QueryHandler& handler_;
   const Router* router_;
   int fd_ = -1;
   uv_poll_t poll_{};

@@ -1,5 +1,6 @@
 // Tests for bind, log, errors, reload, loop, health and prometheus.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include "test_support.h"
 
@@ -248,6 +249,35 @@ TEST(Prometheus, MayRepeatTheSameAddressInEveryBlock) {
   const Config config = testing::parse_ok("a {\n prometheus :9253\n}\nb {\n prometheus :9253\n}\n");
   ASSERT_EQ(config.blocks.size(), 2u);
   EXPECT_EQ(config.blocks[0].prometheus, config.blocks[1].prometheus);
+}
+
+TEST(Workers, DefaultsToOneLoop) {
+  EXPECT_EQ(testing::parse_ok(". {\n}\n").workers, 1u);
+}
+
+TEST(Workers, TakesACountOrAuto) {
+  EXPECT_EQ(testing::parse_ok(in_block("workers 4")).workers, 4u);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof cpus, &cpus), 0);
+  EXPECT_EQ(testing::parse_ok(in_block("workers auto")).workers,
+            static_cast<std::uint32_t>(CPU_COUNT(&cpus)));
+}
+
+TEST(Workers, AppliesToTheWholeProcess) {
+  const Config config = testing::parse_ok("a {\n workers 2\n}\nb {\n}\n");
+  EXPECT_EQ(config.workers, 2u);
+  EXPECT_EQ(parse_error("a {\n workers 2\n}\nb {\n workers 3\n}\n"),
+            "Corefile:5:2: workers: every block must name the same count (the loops serve the "
+            "whole process), Corefile:2:2 says otherwise");
+}
+
+TEST(Workers, RejectsWhatIsNotACount) {
+  EXPECT_EQ(parse_error(in_block("workers 0")),
+            "Corefile:2:9: workers: expects 'auto' or a count from 1 to 64, got '0'");
+  EXPECT_EQ(parse_error(in_block("workers many")),
+            "Corefile:2:9: workers: expects 'auto' or a count from 1 to 64, got 'many'");
+  EXPECT_EQ(parse_error(in_block("workers")), "Corefile:2:1: directive 'workers' expects 1 argument");
 }
 
 }  // namespace

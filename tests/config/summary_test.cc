@@ -32,6 +32,7 @@ TEST(Summary, DescribesEachBlockAndMarksInactiveDirectives) {
       "configuration: Corefile\n"
       "persist: /var/lib/holdfast-test, size 1073741824 bytes, flush 100ms, sync 1s, "
       "negative_max 107374182 bytes\n"
+      "workers: 1\n"
       "\n"
       "server block at Corefile:1:1\n"
       "  zones: cluster.local.\n"
@@ -90,7 +91,7 @@ TEST(Summary, ListsWarnings) {
   config.warnings = {"x:1:1: something"};
   config.persist.enabled = false;
   EXPECT_EQ(summary(config),
-            "configuration: x\nwarning: x:1:1: something\npersist: off (memory only)\n");
+            "configuration: x\nwarning: x:1:1: something\npersist: off (memory only)\nworkers: 1\n");
 }
 
 }  // namespace
