@@ -193,8 +193,8 @@ void setup_workers(const DirectiveNode& node, ServerBlock& block, BuildContext&)
     return;
   }
   block.workers = static_cast<std::uint32_t>(expect_integer(
-      arg, 1, kMaxWorkers, "workers: expects 'auto' or a count from 1 to " +
-                               std::to_string(kMaxWorkers)));
+      arg, 1, kMaxWorkers,
+      "workers: expects 'auto' or a count from 1 to " + std::to_string(kMaxWorkers)));
 }
 
 std::uint32_t resolve_workers(const std::vector<ServerBlock>& blocks) {
@@ -204,9 +204,10 @@ std::uint32_t resolve_workers(const std::vector<ServerBlock>& blocks) {
     if (first == nullptr) {
       first = &block;
     } else if (*block.workers != *first->workers) {
-      fail_at(block.workers_where, "workers: every block must name the same count (the loops "
-                                   "serve the whole process), " +
-                                       format_location(first->workers_where) + " says otherwise");
+      fail_at(block.workers_where,
+              "workers: every block must name the same count (the loops "
+              "serve the whole process), " +
+                  format_location(first->workers_where) + " says otherwise");
     }
   }
   if (first == nullptr) return 1;

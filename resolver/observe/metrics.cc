@@ -408,8 +408,8 @@ void pipeline_families(std::vector<MetricFamily>& out, const PipelineMetrics& p)
 
 void worker_families(std::vector<MetricFamily>& out, const std::vector<WorkerMetrics>& workers) {
   if (workers.empty()) return;
-  FamilyBuilder queries(out, "holdfast_worker_queries_total",
-                        "UDP queries a worker loop received.", MetricType::Counter);
+  FamilyBuilder queries(out, "holdfast_worker_queries_total", "UDP queries a worker loop received.",
+                        MetricType::Counter);
   FamilyBuilder answered(out, "holdfast_worker_answers_total",
                          "Fresh cache hits a worker loop answered itself.", MetricType::Counter);
   FamilyBuilder handed(out, "holdfast_worker_handoffs_total",

@@ -24,8 +24,8 @@ bool needs_owner(const Zone* zone, const dns::QueryView& query) noexcept {
     return true;
   }
   const std::uint16_t qtype = query.question.qtype;
-  return query.question.qclass == kClassChaos || qtype == kQtypeAny ||
-         qtype == dns::qtype::kAxfr || qtype == dns::qtype::kIxfr;
+  return query.question.qclass == kClassChaos || qtype == kQtypeAny || qtype == dns::qtype::kAxfr ||
+         qtype == dns::qtype::kIxfr;
 }
 
 }  // namespace
@@ -79,10 +79,11 @@ void HitPath::handle(dns::Bytes packet, const ClientRef& client) noexcept {
   const double seconds = static_cast<double>(uv_hrtime() - client.received_ns) / 1e9;
   observe::RequestMetrics* requests = requests_for(client.router->metrics_for(zone));
   if (requests != nullptr) {
-    requests->count(observe::Proto::kUdp,
-                    client.peer.ss_family == AF_INET6 ? observe::Family::kIpv6 : observe::Family::kIpv4,
-             query.question.qtype, do_bit, packet.size(), reply.length, reply_[3] & 0x0f,
-             observe::Responder::kCache, seconds);
+    requests->count(
+        observe::Proto::kUdp,
+        client.peer.ss_family == AF_INET6 ? observe::Family::kIpv6 : observe::Family::kIpv4,
+        query.question.qtype, do_bit, packet.size(), reply.length, reply_[3] & 0x0f,
+        observe::Responder::kCache, seconds);
   }
   if (hit->prefetch_due) {
     ++counters_.prefetches;

@@ -39,8 +39,8 @@ struct WorkerRequests {
 // Loop-bound (the worker's loop). `wake` is called after a push that found the queue empty.
 class HitPath final : public QueryHandler {
  public:
-  HitPath(const Clock& clock, std::size_t max_udp_payload, HandoffQueue& queue,
-          void (*wake)(void*), void* wake_arg);
+  HitPath(const Clock& clock, std::size_t max_udp_payload, HandoffQueue& queue, void (*wake)(void*),
+          void* wake_arg);
 
   // Replies of queries from `sink` are sent through it; its hand-offs name `slot`.
   void add_listener(const ReplySink* sink, std::uint32_t slot);

@@ -25,8 +25,7 @@ std::uint16_t client_flags(std::uint16_t answer_flags, const dns::Header& query,
 
 FinishedReply finish_reply(dns::MutableBytes out, std::size_t length, std::size_t question_end,
                            dns::Bytes packet, const dns::QueryView& query, Transport transport,
-                           std::size_t max_udp_payload,
-                           std::optional<std::uint16_t> ede) noexcept {
+                           std::size_t max_udp_payload, std::optional<std::uint16_t> ede) noexcept {
   FinishedReply reply{length, false};
   dns::set_id(out, query.header.id);
   // Restore the client's spelling of the name (RFC 4343; 0x20 clients check it). The stored

@@ -22,7 +22,6 @@ struct FinishedReply {
 // `query` are the client's. `ede` is added to the OPT record (when the client sent one).
 FinishedReply finish_reply(dns::MutableBytes out, std::size_t length, std::size_t question_end,
                            dns::Bytes packet, const dns::QueryView& query, Transport transport,
-                           std::size_t max_udp_payload,
-                           std::optional<std::uint16_t> ede) noexcept;
+                           std::size_t max_udp_payload, std::optional<std::uint16_t> ede) noexcept;
 
 }  // namespace holdfast::server

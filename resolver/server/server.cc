@@ -278,8 +278,9 @@ Result<void> Server::start_workers() {
     worker_slots_.clear();
     return fail("workers " + std::to_string(count) + ": " + ok.error().message);
   }
-  spdlog::info("workers: {} loops answer UDP on {} address{} (this one and {} answering cache hits)",
-               count, owners.size(), owners.size() == 1 ? "" : "es", count - 1);
+  spdlog::info(
+      "workers: {} loops answer UDP on {} address{} (this one and {} answering cache hits)", count,
+      owners.size(), owners.size() == 1 ? "" : "es", count - 1);
   return {};
 }
 

@@ -2,10 +2,9 @@
 #include "server/worker_pool.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -233,9 +232,8 @@ std::uint64_t WorkerPool::set_routers(const std::vector<const Router*>& routers)
 }
 
 bool WorkerPool::caught_up(std::uint64_t generation) const noexcept {
-  return std::all_of(workers_.begin(), workers_.end(), [&](const auto& worker) {
-    return worker->seen_generation() >= generation;
-  });
+  return std::all_of(workers_.begin(), workers_.end(),
+                     [&](const auto& worker) { return worker->seen_generation() >= generation; });
 }
 
 void WorkerPool::stop() noexcept {

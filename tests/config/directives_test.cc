@@ -277,7 +277,8 @@ TEST(Workers, RejectsWhatIsNotACount) {
             "Corefile:2:9: workers: expects 'auto' or a count from 1 to 64, got '0'");
   EXPECT_EQ(parse_error(in_block("workers many")),
             "Corefile:2:9: workers: expects 'auto' or a count from 1 to 64, got 'many'");
-  EXPECT_EQ(parse_error(in_block("workers")), "Corefile:2:1: directive 'workers' expects 1 argument");
+  EXPECT_EQ(parse_error(in_block("workers")),
+            "Corefile:2:1: directive 'workers' expects 1 argument");
 }
 
 }  // namespace

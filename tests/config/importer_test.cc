@@ -116,8 +116,7 @@ TEST(Import, RejectsAMissingFile) {
 TEST(Import, RejectsADevice) {
   TempDir dir;
   const std::string corefile = dir.write("Corefile", ".:53 {\n    import /dev/zero\n}\n");
-  EXPECT_EQ(file_error(corefile),
-            corefile + ":2:12: import: '/dev/zero' is not a regular file");
+  EXPECT_EQ(file_error(corefile), corefile + ":2:12: import: '/dev/zero' is not a regular file");
 }
 
 TEST(Import, GlobSkipsFifosAndFolders) {
@@ -135,9 +134,9 @@ TEST(Import, RejectsAFileLargerThanConfigurationIs) {
   TempDir dir;
   const std::string big = dir.write("big.conf", std::string(kMaxTextFileBytes + 1, '#'));
   const std::string corefile = dir.write("Corefile", ".:53 {\n import big.conf\n}\n");
-  EXPECT_EQ(file_error(corefile),
-            corefile + ":2:9: import: cannot read '" + big + "': larger than 4 MiB, not a "
-                                                            "configuration file");
+  EXPECT_EQ(file_error(corefile), corefile + ":2:9: import: cannot read '" + big +
+                                      "': larger than 4 MiB, not a "
+                                      "configuration file");
 }
 
 TEST(Import, RejectsACycle) {

@@ -10,8 +10,8 @@
 
 namespace {
 
-// "FILE:LINE:COL: message", where FILE is fuzz.Corefile or a file an `import` in the input reached (the
-// fuzzer finds `import /*`, so that is any file of the host).
+// "FILE:LINE:COL: message", where FILE is fuzz.Corefile or a file an `import` in the input reached
+// (the fuzzer finds `import /*`, so that is any file of the host).
 bool says_where(std::string_view message) {
   const std::size_t end = message.find(": ");
   if (end == std::string_view::npos) return false;

@@ -123,7 +123,7 @@ TEST_F(HitPathTest, AnswersAFreshHitForItsClient) {
   EXPECT_EQ(reply[0], 0xBE);
   EXPECT_EQ(reply[1], 0xEF);
   EXPECT_EQ(std::string(reply.begin() + 13, reply.begin() + 16), "WwW");  // the client's case
-  EXPECT_EQ(reply[2] & 0x80, 0x80);                                      // QR
+  EXPECT_EQ(reply[2] & 0x80, 0x80);                                       // QR
   EXPECT_TRUE(handed().empty());
   EXPECT_EQ(path_.counters().answered, 1u);
   EXPECT_EQ(zone_.zone().cache->counters().hits, 1u);
@@ -224,11 +224,11 @@ TEST(WorkerPool, AWorkerAnswersHitsOnItsSocketAndTheOwnerTheRest) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     ASSERT_GE(fd, 0);
     fds.push_back(fd);
-    const auto q = query_for(static_cast<std::uint16_t>(i), i % 4 == 0 ? "miss.example."
-                                                                       : "hit.example.");
-    ASSERT_EQ(::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&address),
-                       sizeof address),
-              static_cast<ssize_t>(q.size()));
+    const auto q =
+        query_for(static_cast<std::uint16_t>(i), i % 4 == 0 ? "miss.example." : "hit.example.");
+    ASSERT_EQ(
+        ::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&address), sizeof address),
+        static_cast<ssize_t>(q.size()));
     // The cache is written while the worker reads it (TSan checks the shard locks).
     if (i % 10 == 0) zone.put("other.example.", 300);
   }
