@@ -53,10 +53,6 @@ MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
-MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) const noexcept {
-  return *shards_[StringHash{}(key) % shards_.size()];
-}
-
 bool MemoryCache::is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept {
   const std::int64_t expires = entry.stored_at_seconds + entry.ttl_seconds;
   if (now < expires) return true;
@@ -68,9 +64,10 @@ bool MemoryCache::is_usable(const Entry& entry, std::int64_t now, StaleUse stale
 std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes out, StaleUse stale,
                                        std::uint32_t stale_ttl) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  Shard& shard = shard_for(key.view());
+  const HashedKey hashed_key = hashed(key.view());
+  Shard& shard = shard_for(hashed_key);
   std::lock_guard lock(shard.mutex);
-  auto found = shard.index.find(key.view());
+  auto found = shard.index.find(hashed_key);
   if (found == shard.index.end()) {
     ++shard.misses;
     return std::nullopt;
@@ -80,9 +77,10 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
 
 std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  Shard& shard = shard_for(key.view());
+  const HashedKey hashed_key = hashed(key.view());
+  Shard& shard = shard_for(hashed_key);
   std::lock_guard lock(shard.mutex);
-  auto found = shard.index.find(key.view());
+  auto found = shard.index.find(hashed_key);
   if (found == shard.index.end()) return std::nullopt;
   const Entry& entry = found->second->entry;
   // Fresh by the rule of hit_locked(), where a clock behind the entry's time is never fresh; a

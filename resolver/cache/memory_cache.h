@@ -161,6 +161,24 @@ class MemoryCache {
     bool pinned = false;
   };
   using Lru = std::list<Node>;
+  // A key with its hash, computed once per lookup: it picks the shard and is the index's hash
+  // (heterogeneous lookup), where each used to hash the key again (callgrind: ~55 instructions).
+  struct HashedKey {
+    std::string_view view;
+    std::size_t hash;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return StringHash{}(key); }
+    std::size_t operator()(const HashedKey& key) const noexcept { return key.hash; }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    bool operator()(const HashedKey& a, std::string_view b) const noexcept { return a.view == b; }
+    bool operator()(std::string_view a, const HashedKey& b) const noexcept { return a == b.view; }
+  };
+  static HashedKey hashed(std::string_view key) noexcept { return {key, StringHash{}(key)}; }
   // One cache line at least, so that loops hitting different shards never share one. The hit
   // counters live here, under the shard's lock: several worker loops counting hits in one atomic
   // would bounce its line between their cores on every hit.
@@ -171,11 +189,15 @@ class MemoryCache {
     std::uint64_t misses = 0;
     Lru success;  // front = most recently used
     Lru denial;
-    std::unordered_map<std::string_view, Lru::iterator, StringHash, std::equal_to<>> index;
+    std::unordered_map<std::string_view, Lru::iterator, KeyHash, KeyEqual> index;
     std::unordered_set<std::string, StringHash, std::equal_to<>> pins;
   };
 
-  Shard& shard_for(std::string_view key) const noexcept;
+  Shard& shard_for(std::string_view key) const noexcept { return shard_for(hashed(key)); }
+  // The hash's high half picks the shard; the index's buckets use it modulo their (prime) count.
+  Shard& shard_for(const HashedKey& key) const noexcept {
+    return *shards_[(key.hash >> 32) % shards_.size()];
+  }
   // The shard's lock is held in these two. insert_locked: the new node, or nullopt when a
   // SERVFAIL may not replace the entry there. hit_locked: lookup() past the index search.
   std::optional<Lru::iterator> insert_locked(Shard& shard, const CacheKey& key, Entry&& entry,

@@ -2,6 +2,8 @@
 // everything built on it (validation, lower-case copy, comparison, presentation form).
 #include "dns/name.h"
 
+#include <cstring>
+
 namespace holdfast::dns {
 namespace {
 
@@ -144,6 +146,28 @@ std::optional<NameRef> read_name(Bytes packet, std::size_t offset) noexcept {
 }
 
 std::size_t copy_name_lower(Bytes packet, const NameRef& name, std::uint8_t* out) noexcept {
+  if (name.wire_len == name.full_len && name.offset + name.full_len <= packet.size() &&
+      name.full_len > 0) {
+    // Uncompressed (every query's question): the bytes as they are, folded 8 at a time (SWAR)
+    // without touching the length bytes (<= 63, below 'A'). The label walk cost ~15
+    // instructions a byte on every query (callgrind, bench/compare's names).
+    const std::uint8_t* in = packet.data() + name.offset;
+    std::size_t i = 0;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    for (; i + 8 <= name.full_len; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, in + i, 8);
+      const std::uint64_t low7 = word & ~kHigh;
+      const std::uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');       // high bit: byte >= 'A'
+      const std::uint64_t above_z = low7 + kOnes * (0x7f - 'Z');          // high bit: byte > 'Z'
+      const std::uint64_t upper = at_least_a & ~above_z & ~word & kHigh;  // and ASCII
+      word |= upper >> 2;  // 0x80 >> 2 = 0x20: 'A' -> 'a'
+      std::memcpy(out + i, &word, 8);
+    }
+    for (; i < name.full_len; ++i) out[i] = ascii_lower(in[i]);
+    return name.full_len;
+  }
   LabelWalker walker(packet, name.offset);
   std::size_t written = 0;
   for (;;) {
@@ -256,6 +280,16 @@ bool is_subdomain(Bytes name_wire, Bytes zone_wire) noexcept {
   while (*name_len - pos > *zone_len) pos += 1 + std::size_t{name_wire[pos]};
   if (*name_len - pos != *zone_len) return false;
   return labels_equal(name_wire.subspan(pos, *zone_len), zone_wire.first(*zone_len));
+}
+
+bool is_lower_subdomain(Bytes name, Bytes zone) noexcept {
+  if (zone.empty() || zone.size() > name.size()) return false;
+  const std::size_t start = name.size() - zone.size();
+  if (std::memcmp(name.data() + start, zone.data(), zone.size()) != 0) return false;
+  // A suffix of the same bytes: it must also start on a label boundary of the name.
+  std::size_t pos = 0;
+  while (pos < start) pos += 1 + std::size_t{name[pos]};
+  return pos == start;
 }
 
 }  // namespace holdfast::dns

@@ -47,5 +47,9 @@ bool text_to_wire(std::string_view text, std::string& out);
 // uncompressed lower-case wire names; the root zone "\0" contains everything. Bytes after a
 // name's root label are ignored; a malformed name or zone gives false.
 bool is_subdomain(Bytes name_wire, Bytes zone_wire) noexcept;
+// is_subdomain() for names already lower-cased and exactly sized (a cache key's name, a router's
+// zone): a byte compare of the suffix, then the boundary check. `name` must be a well-formed
+// uncompressed wire name (copy_name_lower()'s output).
+bool is_lower_subdomain(Bytes name, Bytes zone) noexcept;
 
 }  // namespace holdfast::dns

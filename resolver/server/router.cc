@@ -27,7 +27,7 @@ Zone* Router::route(dns::Bytes lower_name) const noexcept {
   for (const Entry& entry : entries_) {
     const dns::Bytes zone(reinterpret_cast<const std::uint8_t*>(entry.zone_wire.data()),
                           entry.zone_wire.size());
-    if (dns::is_subdomain(lower_name, zone)) return entry.zone;
+    if (dns::is_lower_subdomain(lower_name, zone)) return entry.zone;
   }
   return nullptr;
 }

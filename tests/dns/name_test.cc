@@ -177,6 +177,66 @@ TEST(CopyNameLower, DecompressesAndLowerCasesAsciiOnly) {
   EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + len), expected);
 }
 
+// The uncompressed fast path (every query's question) folds exactly what the label walk does:
+// A-Z only, never the length bytes, '@' (0x40), '[' (0x5B), '`' (0x60), '{' (0x7B) or 0xC9.
+TEST(CopyNameLower, FoldsAnUncompressedNameLikeTheLabelWalk) {
+  auto b = after_header();
+  const std::size_t offset = b.size();
+  b.labels("AZ@[`{az").u8(1).u8(0xc9).labels("Example").u8(0);
+  const auto name = read_name(b.bytes(), offset);
+  ASSERT_TRUE(name);
+  ASSERT_EQ(name->wire_len, name->full_len);
+  std::array<std::uint8_t, kMaxNameWireLen> out{};
+  const std::size_t len = copy_name_lower(b.bytes(), *name, out.data());
+  const std::vector<std::uint8_t> expected = {8,    'a', 'z', '@', '[', '`', '{', 'a', 'z', 1,
+                                              0xc9, 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + len), expected);
+}
+
+TEST(CopyNameLower, FoldsEveryByteValueAsAsciiLowerDoes) {
+  for (int first = 0; first < 256; first += 120) {
+    auto b = after_header();
+    const std::size_t offset = b.size();
+    std::vector<std::uint8_t> expected;
+    for (int label = 0; label < 2; ++label) {  // 2 labels of 60 bytes: 120 byte values
+      b.u8(60);
+      expected.push_back(60);
+      for (int i = 0; i < 60; ++i) {
+        const auto c = static_cast<std::uint8_t>((first + label * 60 + i) & 0xff);
+        b.u8(c);
+        expected.push_back(c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c);
+      }
+    }
+    b.u8(0);
+    expected.push_back(0);
+    const auto name = read_name(b.bytes(), offset);
+    ASSERT_TRUE(name);
+    std::array<std::uint8_t, kMaxNameWireLen> out{};
+    const std::size_t len = copy_name_lower(b.bytes(), *name, out.data());
+    EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + len), expected) << first;
+  }
+}
+
+TEST(IsLowerSubdomain, AgreesWithIsSubdomain) {
+  const char* names[] = {".",
+                         "com",
+                         "example.com",
+                         "www.example.com",
+                         "badexample.com",
+                         "example.org",
+                         "a.b.c.example.com",
+                         "xample.com",
+                         "e.com"};
+  for (const char* name : names) {
+    for (const char* zone : names) {
+      EXPECT_EQ(is_lower_subdomain(wire(name), wire(zone)), is_subdomain(wire(name), wire(zone)))
+          << name << " under " << zone;
+    }
+  }
+  const std::vector<std::uint8_t> empty;
+  EXPECT_FALSE(is_lower_subdomain(wire("com"), empty));
+}
+
 TEST(NamesEqual, IgnoresAsciiCaseAcrossPacketsAndCompression) {
   auto a = after_header();
   a.name("example.com");
