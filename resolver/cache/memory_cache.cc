@@ -134,8 +134,7 @@ std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std
   hit.rcode = entry.rcode;
   hit.kind = entry.kind;
   if (!hit.stale) hit.prefetch_due = count_hit_for_prefetch(*node, now, hit.remaining_seconds);
-  Lru& lru = entry.kind == EntryKind::kSuccess ? shard.success : shard.denial;
-  lru.splice(lru.begin(), lru, node);
+  if (!node->referenced) node->referenced = true;  // written once: read-mostly for the other loops
   ++shard.hits;
   if (entry.kind != EntryKind::kSuccess) ++shard.hits_denial;
   return hit;
@@ -242,12 +241,21 @@ MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey&
 
 void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept {
   // Evict from the cold end, passing over pinned entries (a shard of only pins may outgrow its
-  // share: pins are a handful of names by design).
+  // share: pins are a handful of names by design) and giving an entry hit since it was last here
+  // a second chance at the front (CLOCK, an approximation of LRU without a write per hit).
   std::size_t passed = 0;
+  std::size_t second_chances = 0;
   while (lru.size() >= capacity && passed < lru.size()) {
-    if (lru.back().pinned) {
+    Node& cold = lru.back();
+    if (cold.pinned) {
       lru.splice(lru.begin(), lru, std::prev(lru.end()));
       ++passed;
+      continue;
+    }
+    if (cold.referenced && second_chances < lru.size()) {
+      cold.referenced = false;
+      lru.splice(lru.begin(), lru, std::prev(lru.end()));
+      ++second_chances;
       continue;
     }
     shard.index.erase(lru.back().key.view());

@@ -159,6 +159,10 @@ class MemoryCache {
     std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
     std::uint32_t window_hits = 0;
     bool pinned = false;
+    // Hit since it last passed the cold end (CLOCK's second chance): a hit sets this instead of
+    // moving the node to the front, which wrote its neighbours and the list head on every hit
+    // (three more cache lines, shared between worker loops).
+    bool referenced = false;
   };
   using Lru = std::list<Node>;
   // A key with its hash, computed once per lookup: it picks the shard and is the index's hash
