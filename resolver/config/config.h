@@ -234,7 +234,7 @@ struct Config {
   // Loops answering UDP queries (`workers`; the blocks must agree): the owner loop, which does
   // everything, and workers - 1 loops answering fresh cache hits (server/worker_pool.h).
   std::uint32_t workers = 1;
-  std::string source;     // file name, or "<embedded default>"
+  std::string source;  // file name, or "<embedded default>"
   // Things worth telling the operator that do not stop the start, each "FILE:LINE:COL: text" or
   // "FILE: text" (an import glob that matched nothing, the glibc resolv.conf fallback).
   std::vector<std::string> warnings;

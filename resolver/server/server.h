@@ -134,6 +134,9 @@ class Server {
   Result<void> start_workers();
   // A query (or a prefetch) a worker loop handed over: answered here, from its address.
   void on_handoff(HandoffMessage& message) noexcept;
+  // A reload: the workers route by the new routers (an address gone: their sockets for it
+  // close). The generation a retired configuration must wait for (0 without workers).
+  std::uint64_t reroute_workers();
 
   uv_loop_t* loop_;
   std::shared_ptr<const config::Config> config_;

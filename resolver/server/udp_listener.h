@@ -62,7 +62,6 @@ class UdpListener final : public ReplySink {
   // A reload: queries received from now on are routed by `router` (which must outlive them).
   void set_router(const Router* router) noexcept { router_ = router; }
   const Router* router() const noexcept { return router_; }
-  bool receiving() const noexcept { return receiving_; }
   const UdpCounters& counters() const noexcept { return counters_; }
 
  private:

@@ -59,7 +59,6 @@ class WorkerPool {
   // True once every worker has taken generation `generation` (or a later one): nothing on a
   // worker points into the zones of an older configuration any more.
   bool caught_up(std::uint64_t generation) const noexcept;
-  std::uint64_t generation() const noexcept { return generation_; }
   // Stops every worker: each answers what waits in its sockets, closes them, and its thread
   // ends. Idempotent; on the owner loop.
   void stop() noexcept;

@@ -90,8 +90,9 @@ TEST(Summary, ListsWarnings) {
   config.source = "x";
   config.warnings = {"x:1:1: something"};
   config.persist.enabled = false;
-  EXPECT_EQ(summary(config),
-            "configuration: x\nwarning: x:1:1: something\npersist: off (memory only)\nworkers: 1\n");
+  EXPECT_EQ(
+      summary(config),
+      "configuration: x\nwarning: x:1:1: something\npersist: off (memory only)\nworkers: 1\n");
 }
 
 }  // namespace

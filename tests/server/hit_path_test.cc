@@ -18,8 +18,7 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "cache/entry.h"
-#include "dns/packet_builder.h"
+#include "server/query_fixtures.h"
 #include "server/router.h"
 #include "server/udp_listener.h"
 #include "server/worker_pool.h"
@@ -27,32 +26,8 @@
 namespace holdfast::server {
 namespace {
 
-using dns::testing::PacketBuilder;
-
-std::vector<std::uint8_t> query_for(std::uint16_t id, const char* name) {
-  PacketBuilder b;
-  b.header(id, 0x0100, 1, 0, 0, 1).question(name, dns::qtype::kA).opt(1232);
-  return b.bytes();
-}
-
-std::vector<std::uint8_t> answer_for(const std::vector<std::uint8_t>& query, const char* name,
-                                     std::uint32_t ttl) {
-  PacketBuilder b;
-  b.header(static_cast<std::uint16_t>((query[0] << 8) | query[1]), 0x8180, 1, 1, 0, 0)
-      .question(name, dns::qtype::kA)
-      .pointer(12)
-      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl, 4)
-      .raw({192, 0, 2, 7});
-  return b.bytes();
-}
-
-class Replies final : public ReplySink {
- public:
-  void send_reply(const ClientRef&, dns::Bytes reply) noexcept override {
-    sent.emplace_back(reply.begin(), reply.end());
-  }
-  std::vector<std::vector<std::uint8_t>> sent;
-};
+using testing::query_for;
+using testing::Replies;
 
 // A zone with a cache, routed for "example.", and a way to put answers in it.
 class CachedZone {
@@ -68,13 +43,7 @@ class CachedZone {
   }
   // An answer for `name` stored `ago` seconds ago with `ttl`.
   void put(const char* name, std::uint32_t ttl, std::int64_t ago = 0) {
-    const auto q = query_for(1, name);
-    auto entry =
-        cache::make_entry(answer_for(q, name, ttl), zone_.ttl_policy, clock_.wall_seconds() - ago);
-    ASSERT_TRUE(entry);
-    const dns::ParsedQuery parsed = dns::parse_query(q);
-    zone_.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}),
-                        std::move(*entry));
+    testing::cache_answer(zone_, clock_, name, 7, ttl, ago);
   }
   config::ServerBlock& block() { return block_; }
   Zone& zone() { return zone_; }

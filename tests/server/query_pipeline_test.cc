@@ -15,13 +15,16 @@
 #include "base/clock.h"
 #include "cache/response_fixtures.h"
 #include "dns/packet_builder.h"
+#include "server/query_fixtures.h"
 #include "server/router.h"
 #include "upstream/upstream_group.h"
 
 namespace holdfast::server {
 namespace {
 
-using dns::testing::PacketBuilder;
+using testing::answer_for;
+using testing::query_for;
+using testing::Replies;
 
 // Records what the pipeline asks; the test answers the handlers when it likes.
 class ScriptedUpstream final : public upstream::UpstreamGroup {
@@ -50,32 +53,6 @@ class ScriptedUpstream final : public upstream::UpstreamGroup {
   bool admits = true;
   bool open = false;
 };
-
-// Collects the replies the pipeline sends.
-class Replies final : public ReplySink {
- public:
-  void send_reply(const ClientRef&, dns::Bytes reply) noexcept override {
-    sent.emplace_back(reply.begin(), reply.end());
-  }
-  std::vector<std::vector<std::uint8_t>> sent;
-};
-
-std::vector<std::uint8_t> query_for(std::uint16_t id, const char* name) {
-  PacketBuilder b;
-  b.header(id, 0x0100, 1, 0, 0, 1).question(name, dns::qtype::kA).opt(1232);
-  return b.bytes();
-}
-
-std::vector<std::uint8_t> answer_for(const std::vector<std::uint8_t>& query, const char* name,
-                                     std::uint8_t last_octet, std::uint32_t ttl = 300) {
-  PacketBuilder b;
-  b.header(static_cast<std::uint16_t>((query[0] << 8) | query[1]), 0x8180, 1, 1, 0, 0)
-      .question(name, dns::qtype::kA)
-      .pointer(12)
-      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl, 4)
-      .raw({192, 0, 2, last_octet});
-  return b.bytes();
-}
 
 std::uint16_t id_of(const std::vector<std::uint8_t>& m) {
   return static_cast<std::uint16_t>((m[0] << 8) | m[1]);
@@ -135,14 +112,7 @@ class QueryPipelineTest : public ::testing::Test {
   }
   // Caches an answer for `name` that expired `ago` seconds ago (stale now).
   void cache_stale(const char* name, std::uint8_t octet, std::int64_t ago = 100) {
-    const auto q = query_for(1, name);
-    const auto response = answer_for(q, name, octet, 10);
-    auto entry = cache::make_entry(response, zone_.ttl_policy, clock_.wall_seconds() - ago);
-    ASSERT_TRUE(entry);
-    const dns::ParsedQuery parsed = dns::parse_query(q);
-    ASSERT_EQ(parsed.error, dns::QueryError::kNone);
-    zone_.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}),
-                        std::move(*entry));
+    testing::cache_answer(zone_, clock_, name, octet, 10, ago);
   }
   // Runs the loop until `done` or `ms` pass.
   template <class Done>

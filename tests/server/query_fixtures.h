@@ -1,0 +1,62 @@
+// Queries, answers and a reply collector for the tests of the query paths (the owner loop's
+// QueryPipeline, a worker loop's HitPath).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "cache/cache_key.h"
+#include "cache/entry.h"
+#include "dns/message.h"
+#include "dns/packet_builder.h"
+#include "server/client.h"
+#include "server/router.h"
+
+namespace holdfast::server::testing {
+
+// Collects the replies sent to it.
+class Replies final : public ReplySink {
+ public:
+  void send_reply(const ClientRef&, dns::Bytes reply) noexcept override {
+    sent.emplace_back(reply.begin(), reply.end());
+  }
+  std::vector<std::vector<std::uint8_t>> sent;
+};
+
+// An A query for `name` with an OPT record (EDNS, 1232 bytes).
+inline std::vector<std::uint8_t> query_for(std::uint16_t id, const char* name) {
+  dns::testing::PacketBuilder b;
+  b.header(id, 0x0100, 1, 0, 0, 1).question(name, dns::qtype::kA).opt(1232);
+  return b.bytes();
+}
+
+// The answer to `query`: one A record 192.0.2.`last_octet` with `ttl`.
+inline std::vector<std::uint8_t> answer_for(const std::vector<std::uint8_t>& query,
+                                            const char* name, std::uint8_t last_octet,
+                                            std::uint32_t ttl = 300) {
+  dns::testing::PacketBuilder b;
+  b.header(static_cast<std::uint16_t>((query[0] << 8) | query[1]), 0x8180, 1, 1, 0, 0)
+      .question(name, dns::qtype::kA)
+      .pointer(12)
+      .rr_fixed(dns::qtype::kA, dns::kClassIn, ttl, 4)
+      .raw({192, 0, 2, last_octet});
+  return b.bytes();
+}
+
+// Puts answer_for(name, octet, ttl) in `zone`'s cache as stored `ago` seconds before `clock`'s
+// now (stale once ago >= ttl).
+inline void cache_answer(Zone& zone, const Clock& clock, const char* name, std::uint8_t octet,
+                         std::uint32_t ttl, std::int64_t ago) {
+  const auto q = query_for(1, name);
+  auto entry = cache::make_entry(answer_for(q, name, octet, ttl), zone.ttl_policy,
+                                 clock.wall_seconds() - ago);
+  ASSERT_TRUE(entry);
+  const dns::ParsedQuery parsed = dns::parse_query(q);
+  ASSERT_EQ(parsed.error, dns::QueryError::kNone);
+  zone.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}), std::move(*entry));
+}
+
+}  // namespace holdfast::server::testing
