@@ -7,6 +7,7 @@
 #include <charconv>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "observe/metrics.h"
 
@@ -30,6 +31,17 @@ Result<int> bind_http(httplib::Server& http, const HttpAddress& where, const std
     return fail(what + ": cannot listen on " + address);
   }
   return where.port;
+}
+
+// Closes the listening socket once. cpp-httplib's stop() does nothing before its thread has
+// entered listen_after_bind(), so it waits for that first (the thread is started right after the
+// bind; 1 s bounds the wait should it never run).
+void stop_accepting(httplib::Server& http, std::atomic<bool>& closed) noexcept {
+  if (closed.exchange(true)) return;
+  for (int i = 0; i < 1000 && !http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  http.stop();
 }
 
 }  // namespace
@@ -100,8 +112,12 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
 }
 
 MetricsExporter::~MetricsExporter() {
-  if (http_) http_->stop();
+  close();
   if (thread_.joinable()) thread_.join();
+}
+
+void MetricsExporter::close() noexcept {
+  if (http_) stop_accepting(*http_, closed_);
 }
 
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& address,
@@ -144,8 +160,12 @@ Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& add
   return server;
 }
 
+void HealthServer::close() noexcept {
+  if (http_) stop_accepting(*http_, closed_);
+}
+
 void HealthServer::stop() noexcept {
-  if (http_) http_->stop();
+  close();
   if (thread_.joinable()) thread_.join();
 }
 

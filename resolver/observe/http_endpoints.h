@@ -33,6 +33,10 @@ class MetricsExporter {
   static Result<std::unique_ptr<MetricsExporter>> start(const std::string& address,
                                                         LoopBridge& bridge, Fill fill);
   ~MetricsExporter();
+  // Stops accepting connections now (closes the listening socket; does not wait): a removed
+  // address refuses the next scrape. The destructor then joins the threads, which can take
+  // seconds while a scrape in progress waits for the loop.
+  void close() noexcept;
   int port() const noexcept { return port_; }
 
  private:
@@ -41,6 +45,7 @@ class MetricsExporter {
   std::shared_ptr<Collector> collector_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  std::atomic<bool> closed_{false};
   int port_ = 0;
 };
 
@@ -54,6 +59,8 @@ class HealthServer {
   ~HealthServer();
   // Shutting down: /ready says 503 "lameduck" from now on; /health keeps answering (CoreDNS).
   void set_lameduck() noexcept { lameduck_ = true; }
+  // As MetricsExporter::close(): no new connection from now on; stop() also joins the threads.
+  void close() noexcept;
   void stop() noexcept;
   int port() const noexcept { return port_; }
 
@@ -62,6 +69,7 @@ class HealthServer {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   std::atomic<bool> lameduck_{false};
+  std::atomic<bool> closed_{false};
   int port_ = 0;
 };
 

@@ -370,6 +370,7 @@ void Server::update_http() {
       continue;
     }
     spdlog::info("reload: metrics on {} stop", it->first);
+    it->second->close();
     old_metrics.push_back(std::move(it->second));
     it = exporters_.erase(it);
   }
@@ -379,6 +380,7 @@ void Server::update_http() {
       continue;
     }
     spdlog::info("reload: health on {} stops", it->first);
+    it->second->close();
     old_health.push_back(std::move(it->second));
     it = health_.erase(it);
   }

@@ -94,6 +94,12 @@ class ControlApiTest(unittest.TestCase):
                      after["forwarded_upstream"], 2.5)
         self.assertEqual(sum(self.proxy.stats()["upstream_rate_per_second"]),
                          self.proxy.stats()["forwarded_upstream"])
+        # Received, counted per second too: every query, refused ones included.
+        self.assertEqual(len(after["received_rate_per_second"]), 60)
+        h.wait_until(lambda: sum(self.proxy.stats()["received_rate_per_second"]) >=
+                     after["queries_received"], 2.5)
+        self.assertEqual(sum(self.proxy.stats()["received_rate_per_second"]),
+                         self.proxy.stats()["queries_received"])
 
 
 class CtlTest(unittest.TestCase):

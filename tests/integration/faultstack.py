@@ -356,17 +356,19 @@ class StatsSampler:
         self._thread.join(5)
 
 
-def upstream_rate_since(proxy: FaultProxy, since: float) -> list[tuple[int, int]]:
+def upstream_rate_since(proxy: FaultProxy, since: float,
+                        key: str = "upstream_rate_per_second") -> list[tuple[int, int]]:
     """(second, queries forwarded to the real upstream in it) for every whole second from the one
     holding `since` (time.monotonic()) to the last complete one. dnsfault counts seconds of
-    CLOCK_MONOTONIC, the clock of time.monotonic() on Linux."""
+    CLOCK_MONOTONIC, the clock of time.monotonic() on Linux. With key="received_rate_per_second":
+    the queries dnsfault received (whatever its rules then did with them)."""
     while True:  # read within one second, so that the mapping to seconds is exact
         before = int(time.monotonic())
         stats = proxy.stats()
         now_second = int(time.monotonic())  # the incomplete second dnsfault leaves out
         if now_second == before:
             break
-    rates = [int(n) for n in stats["upstream_rate_per_second"]]
+    rates = [int(n) for n in stats[key]]
     first = now_second - len(rates)
     return [(first + i, n) for i, n in enumerate(rates) if first + i >= int(since)]
 

@@ -7,9 +7,7 @@ namespace holdfast::dnsfault {
 
 Classified classify(ProxyContext& context, dns::Bytes packet, Transport transport) noexcept {
   Stats& stats = context.stats;
-  stats.received.fetch_add(1, std::memory_order_relaxed);
-  (transport == Transport::kTcp ? stats.received_tcp : stats.received_udp)
-      .fetch_add(1, std::memory_order_relaxed);
+  stats.count_received(monotonic_ms(), transport == Transport::kTcp);
   Classified out;
   out.parsed = dns::parse_query(packet);
   switch (out.parsed.error) {

@@ -55,6 +55,12 @@ void Stats::count_forwarded(std::int64_t now_ms) noexcept {
   upstream_rate_.add(now_ms);
 }
 
+void Stats::count_received(std::int64_t now_ms, bool tcp) noexcept {
+  received.fetch_add(1, std::memory_order_relaxed);
+  (tcp ? received_tcp : received_udp).fetch_add(1, std::memory_order_relaxed);
+  received_rate_.add(now_ms);
+}
+
 void Stats::schedule_started(std::int64_t started_unix_ms, std::size_t entries, bool endless) {
   std::lock_guard lock(schedule_mutex_);
   schedule_active_ = true;
@@ -78,6 +84,7 @@ nlohmann::json Stats::to_json(std::int64_t now_ms, std::uint64_t rules_version) 
     actions_json[std::string(action_name(static_cast<ActionKind>(i)))] = get(actions[i]);
   }
   const auto rate = upstream_rate_.last_seconds(now_ms);
+  const auto received_rate = received_rate_.last_seconds(now_ms);
   json out = {
       {"uptime_ms", now_ms - start_ms_},
       {"queries_received", get(received)},
@@ -98,6 +105,7 @@ nlohmann::json Stats::to_json(std::int64_t now_ms, std::uint64_t rules_version) 
       {"actions", actions_json},
       {"upstream_rate_per_second", rate},
       {"upstream_rate_last_second", rate.back()},
+      {"received_rate_per_second", received_rate},
       {"rules_version", rules_version},
   };
   std::lock_guard lock(schedule_mutex_);

@@ -1,5 +1,5 @@
 // The proxy's counters (all its metrics in one place): queries received and forwarded, what each
-// action did, the per-second upstream rate over the last minute, and the schedule's progress.
+// action did, the per-second rates received and sent upstream over the last minute, and the schedule's progress.
 // Written on the loop thread, read by the control API's thread.
 #pragma once
 
@@ -71,6 +71,8 @@ class Stats {
   }
   // A query sent upstream at `now_ms`: the counter and the rate window.
   void count_forwarded(std::int64_t now_ms) noexcept;
+  // A query received at `now_ms` (before any fault acts on it): the counters and the rate window.
+  void count_received(std::int64_t now_ms, bool tcp) noexcept;
 
   // Schedule progress (loop thread writes, any thread reads).
   void schedule_started(std::int64_t unix_ms, std::size_t entries, bool endless);
@@ -84,6 +86,7 @@ class Stats {
 
   std::int64_t start_ms_;
   RateWindow upstream_rate_;
+  RateWindow received_rate_;
   mutable std::mutex schedule_mutex_;
   bool schedule_active_ = false;
   bool schedule_endless_ = false;
