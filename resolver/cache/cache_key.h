@@ -33,7 +33,8 @@ class CacheKey {
 
  private:
   CacheKey() = default;
-  std::array<std::uint8_t, dns::kMaxNameWireLen + 5> bytes_{};
+  // Only the first size_ bytes are ever written or read: no zeroing of 260 bytes per query.
+  std::array<std::uint8_t, dns::kMaxNameWireLen + 5> bytes_;
   std::uint16_t size_ = 0;
   std::uint16_t name_len_ = 0;
 };

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace holdfast::cache {
 namespace {
@@ -13,32 +15,93 @@ std::size_t per_shard(std::size_t capacity, std::size_t shards) {
 
 }  // namespace
 
-MemoryCache::NodeKey::NodeKey(std::string_view key)
-    : size_(static_cast<std::uint16_t>(key.size())) {
-  static_assert(sizeof(NodeKey) == 48, "the inline bytes and the size, no padding");
-  if (!on_heap()) {
-    std::memcpy(bytes_, key.data(), key.size());
-    return;
+void MemoryCache::NodeFree::operator()(Node* node) const noexcept {
+  ::operator delete(node);
+}
+
+MemoryCache::NodePtr MemoryCache::make_node(std::string_view key, std::uint64_t hash,
+                                            const Entry& entry, std::int64_t now) {
+  static_assert(sizeof(Node) == 64, "one cache line of header, no padding");
+  static_assert(std::is_trivially_destructible_v<Node>, "freed without a destructor");
+  const std::size_t offsets_bytes = 2 * entry.ttl_offsets.size();
+  void* block = ::operator new(sizeof(Node) + key.size() + offsets_bytes + entry.wire.size());
+  NodePtr node(new (block) Node);
+  node->hash = hash;
+  node->stored_at_seconds = entry.stored_at_seconds;
+  node->window_start_seconds = now;
+  node->ttl_seconds = entry.ttl_seconds;
+  node->wire_len = static_cast<std::uint32_t>(entry.wire.size());
+  node->key_len = static_cast<std::uint16_t>(key.size());
+  node->ttl_count = static_cast<std::uint16_t>(entry.ttl_offsets.size());
+  node->question_end = entry.question_end;
+  node->rcode = entry.rcode;
+  node->kind = entry.kind;
+  auto* bytes = reinterpret_cast<std::uint8_t*>(node.get() + 1);
+  std::memcpy(bytes, key.data(), key.size());
+  if (offsets_bytes > 0) std::memcpy(bytes + key.size(), entry.ttl_offsets.data(), offsets_bytes);
+  if (!entry.wire.empty()) {
+    std::memcpy(bytes + key.size() + offsets_bytes, entry.wire.data(), entry.wire.size());
   }
-  char* heap = new char[key.size()];
-  std::memcpy(heap, key.data(), key.size());
-  std::memcpy(bytes_, &heap, sizeof heap);
+  return node;
 }
 
-MemoryCache::NodeKey::NodeKey(NodeKey&& other) noexcept : size_(other.size_) {
-  std::memcpy(bytes_, other.bytes_, on_heap() ? sizeof(char*) : size_);
-  other.size_ = 0;  // a heap key now belongs to this one
+Entry MemoryCache::to_entry(const Node& node) {
+  Entry entry;
+  entry.wire.assign(node.wire_data(), node.wire_data() + node.wire_len);
+  entry.ttl_offsets.resize(node.ttl_count);
+  if (node.ttl_count > 0)
+    std::memcpy(entry.ttl_offsets.data(), node.offsets_data(), 2 * std::size_t{node.ttl_count});
+  entry.question_end = node.question_end;
+  entry.stored_at_seconds = node.stored_at_seconds;
+  entry.ttl_seconds = node.ttl_seconds;
+  entry.rcode = node.rcode;
+  entry.kind = node.kind;
+  return entry;
 }
 
-MemoryCache::NodeKey::~NodeKey() {
-  if (on_heap()) delete[] const_cast<char*>(data());
+std::size_t MemoryCache::render(const Node& node, std::uint32_t remaining_seconds,
+                                const RenderOptions& options, dns::MutableBytes out) noexcept {
+  const std::size_t len = node.wire_len;
+  if (out.size() < len) return 0;
+  std::memcpy(out.data(), node.wire_data(), len);
+  if (options.mode == TtlMode::kKeep) return len;
+  const std::uint8_t* offsets = node.offsets_data();
+  for (std::size_t i = 0; i < node.ttl_count; ++i) {
+    std::uint16_t offset;
+    std::memcpy(&offset, offsets + 2 * i, sizeof offset);
+    std::uint8_t* field = out.data() + offset;
+    const std::uint32_t original = dns::read_u32(field);
+    const std::uint32_t ttl =
+        options.mode == TtlMode::kFixed ? options.fixed_ttl : std::min(original, remaining_seconds);
+    dns::write_u32(field, ttl);
+  }
+  return len;
 }
 
-const char* MemoryCache::NodeKey::data() const noexcept {
-  if (!on_heap()) return bytes_;
-  char* heap = nullptr;
-  std::memcpy(&heap, bytes_, sizeof heap);
-  return heap;
+void MemoryCache::NodeList::push_front(Node* node) noexcept {
+  node->newer = nullptr;
+  node->older = newest;
+  if (newest != nullptr) newest->newer = node;
+  newest = node;
+  if (oldest == nullptr) oldest = node;
+  ++size;
+}
+
+void MemoryCache::NodeList::unlink(Node* node) noexcept {
+  (node->newer != nullptr ? node->newer->older : newest) = node->older;
+  (node->older != nullptr ? node->older->newer : oldest) = node->newer;
+  node->newer = node->older = nullptr;
+  --size;
+}
+
+MemoryCache::Shard::~Shard() {
+  for (NodeList* list : {&success, &denial}) {
+    while (list->oldest != nullptr) {
+      Node* node = list->oldest;
+      list->unlink(node);
+      NodeFree{}(node);
+    }
+  }
 }
 
 MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
@@ -53,90 +116,87 @@ MemoryCache::MemoryCache(const MemoryCacheOptions& options, const Clock& clock)
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
-bool MemoryCache::is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept {
-  const std::int64_t expires = entry.stored_at_seconds + entry.ttl_seconds;
+bool MemoryCache::is_usable(std::int64_t stored_at, std::uint32_t ttl, EntryKind kind,
+                            std::int64_t now, StaleUse stale) const noexcept {
+  const std::int64_t expires = stored_at + ttl;
   if (now < expires) return true;
   // SERVFAIL is never served stale: it is not data.
-  return stale == StaleUse::kAllowStale && entry.kind != EntryKind::kServfail &&
+  return stale == StaleUse::kAllowStale && kind != EntryKind::kServfail &&
          now < expires + static_cast<std::int64_t>(options_.max_stale_seconds);
 }
 
 std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes out, StaleUse stale,
                                        std::uint32_t stale_ttl) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  const HashedKey hashed_key = hashed(key.view());
-  Shard& shard = shard_for(hashed_key);
+  const std::uint64_t hash = hash_of(key.view());
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  auto found = shard.index.find(hashed_key);
-  if (found == shard.index.end()) {
+  Node* node = shard.find(key.view(), hash);
+  if (node == nullptr) {
     ++shard.misses;
     return std::nullopt;
   }
-  return hit_locked(shard, found->second, now, out, stale, stale_ttl);
+  return hit_locked(shard, node, now, out, stale, stale_ttl);
 }
 
 std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  const HashedKey hashed_key = hashed(key.view());
-  Shard& shard = shard_for(hashed_key);
+  const std::uint64_t hash = hash_of(key.view());
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  auto found = shard.index.find(hashed_key);
-  if (found == shard.index.end()) return std::nullopt;
-  const Entry& entry = found->second->entry;
+  Node* node = shard.find(key.view(), hash);
+  if (node == nullptr) return std::nullopt;
   // Fresh by the rule of hit_locked(), where a clock behind the entry's time is never fresh; a
   // cached SERVFAIL is the owner's to answer (it counts and logs errors).
-  if (entry.kind == EntryKind::kServfail || now < entry.stored_at_seconds ||
-      now - entry.stored_at_seconds >= static_cast<std::int64_t>(entry.ttl_seconds)) {
+  if (node->kind == EntryKind::kServfail || now < node->stored_at_seconds ||
+      now - node->stored_at_seconds >= static_cast<std::int64_t>(node->ttl_seconds)) {
     return std::nullopt;
   }
-  return hit_locked(shard, found->second, now, out, StaleUse::kFreshOnly, 0);
+  return hit_locked(shard, node, now, out, StaleUse::kFreshOnly, 0);
 }
 
-std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
+std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Node* node, std::int64_t now,
                                            dns::MutableBytes out, StaleUse stale,
                                            std::uint32_t stale_ttl) noexcept {
-  const Entry& entry = node->entry;
   // A clock that jumped backwards must not make an entry look fresh for longer than its TTL:
   // such an entry counts as just expired (servable stale only) until a new answer replaces it.
   const std::int64_t effective_now =
-      now >= entry.stored_at_seconds ? now : entry.stored_at_seconds + entry.ttl_seconds;
+      now >= node->stored_at_seconds ? now : node->stored_at_seconds + node->ttl_seconds;
   // A pinned entry past its stale window is still served stale (never "expires").
   const bool usable =
-      is_usable(entry, effective_now, stale) ||
-      (node->pinned && stale == StaleUse::kAllowStale && entry.kind != EntryKind::kServfail);
+      is_usable(node->stored_at_seconds, node->ttl_seconds, node->kind, effective_now, stale) ||
+      (node->pinned && stale == StaleUse::kAllowStale && node->kind != EntryKind::kServfail);
   if (!usable) {
     ++shard.misses;
-    if (!node->pinned && !is_usable(entry, effective_now, StaleUse::kAllowStale)) {
+    if (!node->pinned && !is_usable(node->stored_at_seconds, node->ttl_seconds, node->kind,
+                                    effective_now, StaleUse::kAllowStale)) {
       // Past its stale window too: nobody may be served it any more, so free it now.
-      const bool success = entry.kind == EntryKind::kSuccess;
-      (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-      shard.index.erase(node->key.view());  // first: the index's key is a view of the node's
-      (success ? shard.success : shard.denial).erase(node);
+      remove_locked(shard, node);
     }
     return std::nullopt;
   }
-  const std::int64_t age = effective_now - entry.stored_at_seconds;
+  const std::int64_t age = effective_now - node->stored_at_seconds;
   Hit hit;
-  hit.stale = age >= static_cast<std::int64_t>(entry.ttl_seconds);
-  hit.remaining_seconds = hit.stale ? 0 : static_cast<std::uint32_t>(entry.ttl_seconds - age);
+  hit.stale = age >= static_cast<std::int64_t>(node->ttl_seconds);
+  hit.remaining_seconds = hit.stale ? 0 : static_cast<std::uint32_t>(node->ttl_seconds - age);
   hit.age_seconds = static_cast<std::uint32_t>(std::max<std::int64_t>(0, age));
-  hit.stale_seconds = hit.stale ? static_cast<std::uint32_t>(age - entry.ttl_seconds) : 0;
-  RenderOptions render;
+  hit.stale_seconds = hit.stale ? static_cast<std::uint32_t>(age - node->ttl_seconds) : 0;
+  RenderOptions options;
   if (hit.stale) {
-    render.mode = TtlMode::kFixed;
-    render.fixed_ttl = stale_ttl;
+    options.mode = TtlMode::kFixed;
+    options.fixed_ttl = stale_ttl;
   } else if (options_.keep_ttl) {
-    render.mode = TtlMode::kKeep;
+    options.mode = TtlMode::kKeep;
   }
-  hit.wire_len = render_entry(entry, hit.remaining_seconds, render, out);
+  hit.wire_len = render(*node, hit.remaining_seconds, options, out);
   if (hit.wire_len == 0) return std::nullopt;
-  hit.question_end = entry.question_end;
-  hit.rcode = entry.rcode;
-  hit.kind = entry.kind;
+  hit.question_end = node->question_end;
+  hit.rcode = node->rcode;
+  hit.kind = node->kind;
   if (!hit.stale) hit.prefetch_due = count_hit_for_prefetch(*node, now, hit.remaining_seconds);
   if (!node->referenced) node->referenced = true;  // written once: read-mostly for the other loops
   ++shard.hits;
-  if (entry.kind != EntryKind::kSuccess) ++shard.hits_denial;
+  if (node->kind != EntryKind::kSuccess) ++shard.hits_denial;
   return hit;
 }
 
@@ -148,7 +208,7 @@ bool MemoryCache::count_hit_for_prefetch(Node& node, std::int64_t now,
     node.window_hits = 0;
   }
   ++node.window_hits;
-  const std::uint64_t ttl = node.entry.ttl_seconds;
+  const std::uint64_t ttl = node.ttl_seconds;
   const bool popular = node.window_hits >= options_.prefetch_amount;
   const bool expiring = std::uint64_t{remaining} * 100 <= ttl * options_.prefetch_percent;
   if (!popular || !expiring) return false;
@@ -156,41 +216,43 @@ bool MemoryCache::count_hit_for_prefetch(Node& node, std::int64_t now,
   return true;
 }
 
-void MemoryCache::insert(const CacheKey& key, Entry entry) {
+void MemoryCache::insert(const CacheKey& key, const Entry& entry) {
   if (entry.kind == EntryKind::kUncacheable) return;
   const std::int64_t now = clock_.wall_seconds();
-  Shard& shard = shard_for(key.view());
+  const std::uint64_t hash = hash_of(key.view());
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  insert_locked(shard, key, std::move(entry), now);
+  insert_locked(shard, key, hash, entry, now);
 }
 
-std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, Entry entry,
+std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, const Entry& entry,
                                                   dns::MutableBytes out, StaleUse stale,
                                                   std::uint32_t stale_ttl) {
   const std::int64_t now = clock_.wall_seconds();
-  Shard& shard = shard_for(key.view());
+  const std::uint64_t hash = hash_of(key.view());
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  std::optional<Lru::iterator> node;
-  if (entry.kind != EntryKind::kUncacheable)
-    node = insert_locked(shard, key, std::move(entry), now);
-  if (!node) {  // nothing stored: answer from whatever the key already has, as lookup() would
-    auto found = shard.index.find(key.view());
-    if (found == shard.index.end()) {
+  Node* node = nullptr;
+  if (entry.kind != EntryKind::kUncacheable) node = insert_locked(shard, key, hash, entry, now);
+  if (node == nullptr) {  // nothing stored: answer from whatever the key already has, as lookup()
+    node = shard.find(key.view(), hash);
+    if (node == nullptr) {
       ++shard.misses;
       return std::nullopt;
     }
-    node = found->second;
   }
-  return hit_locked(shard, *node, now, out, stale, stale_ttl);
+  return hit_locked(shard, node, now, out, stale, stale_ttl);
 }
 
 bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
   if (entry.kind == EntryKind::kUncacheable) return false;
   const std::int64_t now = clock_.wall_seconds();
-  Shard& shard = shard_for(key.view());
+  const std::uint64_t hash = hash_of(key.view());
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  if (shard.index.find(key.view()) != shard.index.end()) return false;
-  add_locked(shard, key, std::move(entry), now);
+  if (shard.find(key.view(), hash) != nullptr) return false;
+  add_locked(shard, key, hash, entry, now);
+  entry = Entry{};  // the cache holds its copy now
   return true;
 }
 
@@ -204,63 +266,65 @@ void MemoryCache::reserve(std::size_t entries) {
   }
 }
 
-std::optional<MemoryCache::Lru::iterator> MemoryCache::insert_locked(Shard& shard,
-                                                                     const CacheKey& key,
-                                                                     Entry&& entry,
-                                                                     std::int64_t now) {
-  auto found = shard.index.find(key.view());
-  if (found != shard.index.end()) {
-    const Entry& old = found->second->entry;
-    if (entry.kind == EntryKind::kServfail && old.kind != EntryKind::kServfail &&
-        is_usable(old, now, StaleUse::kAllowStale)) {
-      return std::nullopt;  // RFC 8767 §4: an error never replaces data that can still be served
+MemoryCache::Node* MemoryCache::insert_locked(Shard& shard, const CacheKey& key, std::uint64_t hash,
+                                              const Entry& entry, std::int64_t now) {
+  if (Node* old = shard.find(key.view(), hash); old != nullptr) {
+    if (entry.kind == EntryKind::kServfail && old->kind != EntryKind::kServfail &&
+        is_usable(old->stored_at_seconds, old->ttl_seconds, old->kind, now,
+                  StaleUse::kAllowStale)) {
+      return nullptr;  // RFC 8767 §4: an error never replaces data that can still be served
     }
-    Lru& old_lru = old.kind == EntryKind::kSuccess ? shard.success : shard.denial;
-    (old.kind == EntryKind::kSuccess ? entries_success_ : entries_denial_)
-        .fetch_sub(1, std::memory_order_relaxed);
-    const Lru::iterator old_node = found->second;
-    shard.index.erase(found);  // first: the index's key is a view of the node's
-    old_lru.erase(old_node);
+    remove_locked(shard, old);
   }
-  return add_locked(shard, key, std::move(entry), now);
+  return add_locked(shard, key, hash, entry, now);
 }
 
-MemoryCache::Lru::iterator MemoryCache::add_locked(Shard& shard, const CacheKey& key, Entry&& entry,
-                                                   std::int64_t now) {
+MemoryCache::Node* MemoryCache::add_locked(Shard& shard, const CacheKey& key, std::uint64_t hash,
+                                           const Entry& entry, std::int64_t now) {
   const bool success = entry.kind == EntryKind::kSuccess;
-  Lru& lru = success ? shard.success : shard.denial;
+  NodeList& list = success ? shard.success : shard.denial;
   const std::size_t capacity = success ? success_per_shard_ : denial_per_shard_;
-  evict_below(shard, lru, capacity, success);
-  const bool pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
-  lru.push_front(Node{NodeKey(key.view()), std::move(entry), now, 0, pinned});
-  shard.index.emplace(lru.front().key.view(), lru.begin());
+  evict_below(shard, list, capacity, success);
+  NodePtr node = make_node(key.view(), hash, entry, now);
+  node->pinned = !shard.pins.empty() && shard.pins.find(key.view()) != shard.pins.end();
+  shard.index.insert(hash, node.get());  // may throw (grow): the node is freed then
+  list.push_front(node.release());
   (success ? entries_success_ : entries_denial_).fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
-  return lru.begin();
+  return list.newest;
 }
 
-void MemoryCache::evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept {
+void MemoryCache::remove_locked(Shard& shard, Node* node) noexcept {
+  const bool success = node->kind == EntryKind::kSuccess;
+  (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+  shard.index.erase(node->hash, node);
+  shard.list_of(*node).unlink(node);
+  NodeFree{}(node);
+}
+
+void MemoryCache::evict_below(Shard& shard, NodeList& list, std::size_t capacity,
+                              bool success) noexcept {
   // Evict from the cold end, passing over pinned entries (a shard of only pins may outgrow its
   // share: pins are a handful of names by design) and giving an entry hit since it was last here
   // a second chance at the front (CLOCK, an approximation of LRU without a write per hit).
   std::size_t passed = 0;
   std::size_t second_chances = 0;
-  while (lru.size() >= capacity && passed < lru.size()) {
-    Node& cold = lru.back();
-    if (cold.pinned) {
-      lru.splice(lru.begin(), lru, std::prev(lru.end()));
+  while (list.size >= capacity && passed < list.size) {
+    Node* cold = list.oldest;
+    if (cold->pinned) {
+      list.unlink(cold);
+      list.push_front(cold);
       ++passed;
       continue;
     }
-    if (cold.referenced && second_chances < lru.size()) {
-      cold.referenced = false;
-      lru.splice(lru.begin(), lru, std::prev(lru.end()));
+    if (cold->referenced && second_chances < list.size) {
+      cold->referenced = false;
+      list.unlink(cold);
+      list.push_front(cold);
       ++second_chances;
       continue;
     }
-    shard.index.erase(lru.back().key.view());
-    lru.pop_back();
-    (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
+    remove_locked(shard, cold);
     evictions_.fetch_add(1, std::memory_order_relaxed);
     if (!success) evictions_denial_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -301,19 +365,22 @@ CacheCounters MemoryCache::counters() const noexcept {
 }
 
 std::optional<Entry> MemoryCache::peek(std::string_view key) const {
-  Shard& shard = shard_for(key);
+  const std::uint64_t hash = hash_of(key);
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  auto found = shard.index.find(key);
-  if (found == shard.index.end()) return std::nullopt;
-  return found->second->entry;
+  const Node* node = shard.find(key, hash);
+  if (node == nullptr) return std::nullopt;
+  return to_entry(*node);
 }
 
 void MemoryCache::for_each(
     const std::function<void(std::string_view, const Entry&, bool)>& visit) const {
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    for (const Lru* lru : {&shard->success, &shard->denial}) {
-      for (const Node& node : *lru) visit(node.key.view(), node.entry, node.pinned);
+    for (const NodeList* list : {&shard->success, &shard->denial}) {
+      for (const Node* node = list->newest; node != nullptr; node = node->older) {
+        visit(node->key(), to_entry(*node), node->pinned);
+      }
     }
   }
 }
@@ -322,17 +389,14 @@ std::size_t MemoryCache::erase_if(const std::function<bool(std::string_view)>& m
   std::size_t erased = 0;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    for (Lru* lru : {&shard->success, &shard->denial}) {
-      for (auto node = lru->begin(); node != lru->end();) {
-        if (!match(node->key.view())) {
-          ++node;
-          continue;
+    for (NodeList* list : {&shard->success, &shard->denial}) {
+      for (Node* node = list->newest; node != nullptr;) {
+        Node* older = node->older;
+        if (match(node->key())) {
+          remove_locked(*shard, node);
+          ++erased;
         }
-        const bool success = node->entry.kind == EntryKind::kSuccess;
-        (success ? entries_success_ : entries_denial_).fetch_sub(1, std::memory_order_relaxed);
-        shard->index.erase(node->key.view());
-        node = lru->erase(node);
-        ++erased;
+        node = older;
       }
     }
   }
@@ -340,20 +404,19 @@ std::size_t MemoryCache::erase_if(const std::function<bool(std::string_view)>& m
 }
 
 void MemoryCache::set_pinned(std::string_view key, bool pinned) {
-  Shard& shard = shard_for(key);
+  const std::uint64_t hash = hash_of(key);
+  Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   if (pinned) {
     shard.pins.emplace(key);
   } else if (auto pin = shard.pins.find(key); pin != shard.pins.end()) {
     shard.pins.erase(pin);
   }
-  if (auto found = shard.index.find(key); found != shard.index.end()) {
-    found->second->pinned = pinned;
-  }
+  if (Node* node = shard.find(key, hash); node != nullptr) node->pinned = pinned;
 }
 
 bool MemoryCache::pinned(std::string_view key) const {
-  Shard& shard = shard_for(key);
+  Shard& shard = shard_for(hash_of(key));
   std::lock_guard lock(shard.mutex);
   return shard.pins.find(key) != shard.pins.end();
 }

@@ -1,18 +1,17 @@
-// The in-memory answer cache: sharded, capacity-bounded per kind (success / denial) with LRU
-// eviction, answering hits by copying the stored response into the caller's buffer.
+// The in-memory answer cache: sharded, capacity-bounded per kind (success / denial) with CLOCK
+// (second-chance LRU) eviction, answering hits by copying the stored response into the caller's
+// buffer.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -20,6 +19,7 @@
 #include "base/string_hash.h"
 #include "cache/cache_key.h"
 #include "cache/entry.h"
+#include "cache/open_index.h"
 #include "config/config.h"
 
 namespace holdfast::cache {
@@ -88,13 +88,13 @@ class MemoryCache {
 
   // Stores an entry (kSuccess, kDenial or kServfail; others are ignored), replacing any entry
   // under the same key. A SERVFAIL never replaces a live or stale-servable answer.
-  void insert(const CacheKey& key, Entry entry);
+  void insert(const CacheKey& key, const Entry& entry);
 
   // A memory miss the store answered: stores `entry` as insert() does, then answers from it as
   // lookup() would (same bytes, TTLs, stale rules and counters: an insert, then a hit or a
   // miss), under one lock and without searching the index again.
-  std::optional<Hit> insert_and_lookup(const CacheKey& key, Entry entry, dns::MutableBytes out,
-                                       StaleUse stale = StaleUse::kFreshOnly,
+  std::optional<Hit> insert_and_lookup(const CacheKey& key, const Entry& entry,
+                                       dns::MutableBytes out, StaleUse stale = StaleUse::kFreshOnly,
                                        std::uint32_t stale_ttl = 30);
 
   // Start-up promotion: stores `entry` only when nothing (fresh, stale or expired) is cached
@@ -129,93 +129,107 @@ class MemoryCache {
   bool pinned(std::string_view key) const;
 
  private:
-  // Memory per entry matters at a million answers (bench/persist): members ordered so the node
-  // has no padding, and the index keys are views of the node's key, not a second copy (list
-  // nodes never move; an index entry is erased before its node).
-  // A key kept inside its node when it fits (46 bytes: a name of about 40 characters, as most
-  // of a cluster's are), on the heap otherwise. A std::string's own allocation for such a key
-  // was a 64-byte malloc chunk per entry, a fifth of the memory per entry (bench/persist).
-  // Move-only; the view stays valid while the node lives (list nodes never move).
-  class NodeKey {
-   public:
-    explicit NodeKey(std::string_view key);
-    NodeKey(NodeKey&& other) noexcept;
-    NodeKey(const NodeKey&) = delete;
-    NodeKey& operator=(const NodeKey&) = delete;
-    NodeKey& operator=(NodeKey&&) = delete;
-    ~NodeKey();
-    std::string_view view() const noexcept { return {data(), size_}; }
-
-   private:
-    static constexpr std::size_t kInline = 46;  // with size_: 48 bytes, no padding
-    bool on_heap() const noexcept { return size_ > kInline; }
-    const char* data() const noexcept;
-    char bytes_[kInline];  // the key, or (on_heap()) a pointer to it
-    std::uint16_t size_ = 0;
-  };
+  // One allocation per entry: this header, then the key, the TTL offsets (2 bytes each, FORMAT as
+  // Entry::ttl_offsets) and the wire. A hit reads an index slot and then this one block, where it
+  // used to follow an index node, a list node, the wire's vector and the offsets' vector: four
+  // to five dependent cache misses with 10,000 names (bench/compare). Also ~100 bytes less per
+  // entry than those five allocations (bench/persist).
   struct Node {
-    NodeKey key;
-    Entry entry;
+    Node* newer = nullptr;  // the kind's recency list (front = newest)
+    Node* older = nullptr;
+    std::uint64_t hash = 0;  // of the key: its index slot
+    std::int64_t stored_at_seconds = 0;
     std::int64_t window_start_seconds = 0;  // prefetch: hits are counted per window
+    std::uint32_t ttl_seconds = 0;
     std::uint32_t window_hits = 0;
+    std::uint32_t wire_len = 0;
+    std::uint16_t key_len = 0;
+    std::uint16_t ttl_count = 0;
+    std::uint16_t question_end = 0;
+    std::uint8_t rcode = 0;
+    EntryKind kind = EntryKind::kUncacheable;
     bool pinned = false;
     // Hit since it last passed the cold end (CLOCK's second chance): a hit sets this instead of
     // moving the node to the front, which wrote its neighbours and the list head on every hit
     // (three more cache lines, shared between worker loops).
     bool referenced = false;
+
+    const char* key_data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view key() const noexcept { return {key_data(), key_len}; }
+    const std::uint8_t* offsets_data() const noexcept {
+      return reinterpret_cast<const std::uint8_t*>(key_data() + key_len);
+    }
+    const std::uint8_t* wire_data() const noexcept {
+      return offsets_data() + 2 * std::size_t{ttl_count};
+    }
   };
-  using Lru = std::list<Node>;
-  // A key with its hash, computed once per lookup: it picks the shard and is the index's hash
-  // (heterogeneous lookup), where each used to hash the key again (callgrind: ~55 instructions).
-  struct HashedKey {
-    std::string_view view;
-    std::size_t hash;
+  struct NodeFree {
+    void operator()(Node* node) const noexcept;
   };
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept { return StringHash{}(key); }
-    std::size_t operator()(const HashedKey& key) const noexcept { return key.hash; }
+  using NodePtr = std::unique_ptr<Node, NodeFree>;
+  // The node for `entry` under `key`: one allocation, everything copied in.
+  static NodePtr make_node(std::string_view key, std::uint64_t hash, const Entry& entry,
+                           std::int64_t now);
+  static Entry to_entry(const Node& node);
+  // Copies the wire to `out` and patches the TTLs as render_entry() does; 0 when `out` is small.
+  static std::size_t render(const Node& node, std::uint32_t remaining_seconds,
+                            const RenderOptions& options, dns::MutableBytes out) noexcept;
+
+  // An intrusive recency list of one kind's nodes; it owns them.
+  struct NodeList {
+    Node* newest = nullptr;
+    Node* oldest = nullptr;
+    std::size_t size = 0;
+    void push_front(Node* node) noexcept;
+    void unlink(Node* node) noexcept;  // the caller then owns `node`
   };
-  struct KeyEqual {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-    bool operator()(const HashedKey& a, std::string_view b) const noexcept { return a.view == b; }
-    bool operator()(std::string_view a, const HashedKey& b) const noexcept { return a == b.view; }
-  };
-  static HashedKey hashed(std::string_view key) noexcept { return {key, StringHash{}(key)}; }
+
+  static std::uint64_t hash_of(std::string_view key) noexcept { return StringHash{}(key); }
   // One cache line at least, so that loops hitting different shards never share one. The hit
   // counters live here, under the shard's lock: several worker loops counting hits in one atomic
   // would bounce its line between their cores on every hit.
   struct alignas(64) Shard {
+    Shard() = default;
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+    ~Shard();
     std::mutex mutex;
     std::uint64_t hits = 0;
     std::uint64_t hits_denial = 0;
     std::uint64_t misses = 0;
-    Lru success;  // front = most recently used
-    Lru denial;
-    std::unordered_map<std::string_view, Lru::iterator, KeyHash, KeyEqual> index;
+    NodeList success;
+    NodeList denial;
+    OpenIndex<Node> index;
     std::unordered_set<std::string, StringHash, std::equal_to<>> pins;
-  };
 
-  Shard& shard_for(std::string_view key) const noexcept { return shard_for(hashed(key)); }
-  // The hash's high half picks the shard; the index's buckets use it modulo their (prime) count.
-  Shard& shard_for(const HashedKey& key) const noexcept {
-    return *shards_[(key.hash >> 32) % shards_.size()];
+    Node* find(std::string_view key, std::uint64_t hash) const noexcept {
+      return index.find(hash, [key](const Node& node) { return node.key() == key; });
+    }
+    NodeList& list_of(const Node& node) noexcept {
+      return node.kind == EntryKind::kSuccess ? success : denial;
+    }
+  };
+  // The hash's high half picks the shard; the index's slots use its low bits.
+  Shard& shard_for(std::uint64_t hash) const noexcept {
+    return *shards_[(hash >> 32) % shards_.size()];
   }
-  // The shard's lock is held in these two. insert_locked: the new node, or nullopt when a
-  // SERVFAIL may not replace the entry there. hit_locked: lookup() past the index search.
-  std::optional<Lru::iterator> insert_locked(Shard& shard, const CacheKey& key, Entry&& entry,
-                                             std::int64_t now);
+  // The shard's lock is held in these. insert_locked: the new node, or null when a SERVFAIL may
+  // not replace the entry there. hit_locked: lookup() past the index search.
+  Node* insert_locked(Shard& shard, const CacheKey& key, std::uint64_t hash, const Entry& entry,
+                      std::int64_t now);
   // insert_locked() once nothing is under the key any more.
-  Lru::iterator add_locked(Shard& shard, const CacheKey& key, Entry&& entry, std::int64_t now);
-  std::optional<Hit> hit_locked(Shard& shard, Lru::iterator node, std::int64_t now,
-                                dns::MutableBytes out, StaleUse stale,
-                                std::uint32_t stale_ttl) noexcept;
-  bool is_usable(const Entry& entry, std::int64_t now, StaleUse stale) const noexcept;
+  Node* add_locked(Shard& shard, const CacheKey& key, std::uint64_t hash, const Entry& entry,
+                   std::int64_t now);
+  // Takes `node` out of the index and its list and frees it, counting it as no longer cached.
+  void remove_locked(Shard& shard, Node* node) noexcept;
+  std::optional<Hit> hit_locked(Shard& shard, Node* node, std::int64_t now, dns::MutableBytes out,
+                                StaleUse stale, std::uint32_t stale_ttl) noexcept;
+  bool is_usable(std::int64_t stored_at, std::uint32_t ttl, EntryKind kind, std::int64_t now,
+                 StaleUse stale) const noexcept;
   bool count_hit_for_prefetch(Node& node, std::int64_t now, std::uint32_t remaining) const noexcept;
-  // Evicts unpinned entries from the cold end until `lru` is below `capacity` (or only pins
+  // Evicts unpinned entries from the cold end until `list` is below `capacity` (or only pins
   // are left to pass over). The shard's lock is held.
-  void evict_below(Shard& shard, Lru& lru, std::size_t capacity, bool success) noexcept;
+  void evict_below(Shard& shard, NodeList& list, std::size_t capacity, bool success) noexcept;
 
   MemoryCacheOptions options_;
   const Clock& clock_;

@@ -231,7 +231,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     if (zone.cache && entry->kind != cache::EntryKind::kUncacheable) {
       try {
         if (zone.store != nullptr) zone.store->put(owned->key_text_, *entry);
-        zone.cache->insert(owned->key_, std::move(*entry));
+        zone.cache->insert(owned->key_, *entry);
       } catch (const std::exception&) {
         ++counters_.internal_errors;  // out of memory: the answer went out, it is not kept
       }
@@ -288,7 +288,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
   }
   if (entry && zone.cache && entry->kind == cache::EntryKind::kServfail) {
     try {
-      zone.cache->insert(owned->key_, std::move(*entry));  // refused if stale data exists
+      zone.cache->insert(owned->key_, *entry);  // refused if stale data exists
     } catch (const std::exception&) {
       ++counters_.internal_errors;
     }

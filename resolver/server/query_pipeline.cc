@@ -219,8 +219,7 @@ std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKe
   try {
     std::optional<cache::Entry> stored = zone.store->get(key.view());
     if (!stored) return std::nullopt;
-    hit = zone.cache->insert_and_lookup(key, std::move(*stored), reply_, stale,
-                                        zone.stale.stale_ttl_seconds);
+    hit = zone.cache->insert_and_lookup(key, *stored, reply_, stale, zone.stale.stale_ttl_seconds);
   } catch (...) {
     return std::nullopt;  // allocation failure: a miss
   }

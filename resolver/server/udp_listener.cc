@@ -171,22 +171,32 @@ void UdpListener::on_poll(int status, int events) noexcept {
   if ((events & UV_READABLE) && receiving_) receive_batches(kBatchesPerWake);
 }
 
+void UdpListener::prepare_receive(std::size_t count) noexcept {
+  Buffers& b = *buffers_;
+  for (std::size_t i = 0; i < count; ++i) {
+    b.iovecs[i] = iovec{b.slots[i].data(), kSlotBytes};
+    msghdr& h = b.messages[i].msg_hdr;
+    h = msghdr{};
+    h.msg_name = &b.peers[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &b.iovecs[i];
+    h.msg_iovlen = 1;
+    if (wildcard_) {
+      h.msg_control = b.controls[i].data();
+      h.msg_controllen = kControlBytes;
+    }
+  }
+}
+
 void UdpListener::receive_batches(int max_rounds) noexcept {
   Buffers& b = *buffers_;
+  if (!receive_prepared_) {
+    prepare_receive(kBatch);
+    receive_prepared_ = true;
+  }
   for (int round = 0; round < max_rounds && receiving_; ++round) {
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      b.iovecs[i] = iovec{b.slots[i].data(), kSlotBytes};
-      msghdr& h = b.messages[i].msg_hdr;
-      h = msghdr{};
-      h.msg_name = &b.peers[i];
-      h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_iov = &b.iovecs[i];
-      h.msg_iovlen = 1;
-      if (wildcard_) {
-        h.msg_control = b.controls[i].data();
-        h.msg_controllen = kControlBytes;
-      }
-    }
+    // Only the headers recvmmsg filled need resetting (prepare_receive() after each batch): at
+    // a few queries per wake-up, setting up all 64 again cost ~1,000 instructions a wake-up.
     const int count = ::recvmmsg(fd_, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (count <= 0) return;  // EAGAIN: drained (other errors: the next wake-up tells again)
     ++counters_.batches;
@@ -209,6 +219,7 @@ void UdpListener::receive_batches(int max_rounds) noexcept {
       handler_.handle(dns::Bytes(b.slots[i].data(), b.messages[i].msg_len), client);
     }
     in_batch_ = false;
+    prepare_receive(static_cast<std::size_t>(count));
     flush_batch();
     if (static_cast<std::size_t>(count) < kBatch) return;  // the socket is empty
   }
@@ -219,7 +230,7 @@ void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept
   Buffers& b = *buffers_;
   if (in_batch_ && reply.size() <= kReplyBytes) {
     Outgoing& out = b.replies[b.reply_count++];
-    out.peer = client.peer;
+    std::memcpy(&out.peer, &client.peer, peer_length(client.peer));  // not all 128 bytes
     out.local = client.local;
     out.length = static_cast<std::uint16_t>(reply.size());
     std::memcpy(out.data.data(), reply.data(), reply.size());

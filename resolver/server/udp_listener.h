@@ -76,6 +76,8 @@ class UdpListener final : public ReplySink {
   Result<void> bind_address(const sockaddr_storage& addr, ListenMode mode);
   void on_poll(int status, int events) noexcept;
   void receive_batches(int max_rounds) noexcept;  // until the socket is empty or max_rounds
+  // Sets up the first `count` receive headers (slot, peer and control buffers, lengths).
+  void prepare_receive(std::size_t count) noexcept;
   void flush_batch() noexcept;
   void drain_backlog() noexcept;
   // Sends one reply now; false when the socket would block.
@@ -91,8 +93,9 @@ class UdpListener final : public ReplySink {
   int fd_ = -1;
   uv_poll_t poll_{};
   bool receiving_ = false;
-  bool wildcard_ = false;  // bound to 0.0.0.0 or ::: replies name their source address
-  bool in_batch_ = false;  // replies are collected for one sendmmsg
+  bool wildcard_ = false;          // bound to 0.0.0.0 or ::: replies name their source address
+  bool in_batch_ = false;          // replies are collected for one sendmmsg
+  bool receive_prepared_ = false;  // the receive headers are set up (prepare_receive)
   bool joined_ = false;
   std::unique_ptr<Buffers> buffers_;
   std::string name_;

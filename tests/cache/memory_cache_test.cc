@@ -337,7 +337,7 @@ TEST_F(MemoryCacheTest, KeepTtlReturnsTheOriginalTtls) {
   auto key = key_for(query_for("www.example.com"));
   auto e = entry(a_response(false, 300, 120));
   const std::uint16_t first_ttl = e.ttl_offsets[0];
-  cache.insert(key, std::move(e));
+  cache.insert(key, e);
   clock_.advance_seconds(50);
   ASSERT_TRUE(cache.lookup(key, out_));
   EXPECT_EQ(dns::read_u32(out_.data() + first_ttl), 300u);

@@ -56,7 +56,7 @@ inline void cache_answer(Zone& zone, const Clock& clock, const char* name, std::
   ASSERT_TRUE(entry);
   const dns::ParsedQuery parsed = dns::parse_query(q);
   ASSERT_EQ(parsed.error, dns::QueryError::kNone);
-  zone.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}), std::move(*entry));
+  zone.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}), *entry);
 }
 
 }  // namespace holdfast::server::testing
