@@ -1,7 +1,7 @@
 // System clock implementation.
 #include "base/clock.h"
 
-#include <time.h>
+#include <ctime>
 
 #include <chrono>
 

@@ -9,7 +9,7 @@
 #include "dns/header.h"
 #include "dns/name.h"
 #include "dns/rr_text.h"
-#include "server/query_flight.h"
+#include "server/query_pipeline.h"
 #include "upstream/forwarder.h"
 #include "upstream/query_writer.h"
 
@@ -24,7 +24,7 @@ bool is_usable_rcode(std::uint8_t rcode) {
 
 }  // namespace
 
-QueryPipeline::~QueryPipeline() = default;  // here, where Flight is complete
+QueryPipeline::~QueryPipeline() = default;
 
 std::uint64_t client_key(const ClientRef& client) noexcept {
   // FNV-1a over the address family and bytes (not the port): one client is one host.
@@ -57,30 +57,25 @@ std::vector<std::uint8_t> QueryPipeline::upstream_query_for(dns::Bytes packet,
 void QueryPipeline::start_flight(Zone& zone, const cache::CacheKey& key,
                                  std::vector<std::uint8_t> upstream_query, const FirstWaiter* first,
                                  Send send) {
-  auto flight = std::make_unique<Flight>(this, key, &zone, std::move(upstream_query));
-  Flight* raw = flight.get();
-  flights_.emplace(raw->key_text_, std::move(flight));
+  Flight* raw = &flights_.open(*this, key, &zone, std::move(upstream_query));
   ++counters_.upstream_flights;
   // The first client joins before the query goes out: resolve() and submit() may complete
   // synchronously (max_concurrent, a full queue, a closed channel), and then it must be answered.
   if (first != nullptr) join(*raw, first->packet, first->client, first->deadline_ms);
-  // `raw` may be gone after either call; its query_ lives as long as the flight.
+  // `raw` may be gone after either call; its query lives as long as the flight.
   if (send == Send::kMayQueue) {
-    zone.upstream->submit(raw->query_, raw, first != nullptr ? client_key(first->client) : 0);
+    zone.upstream->submit(raw->query(), raw, first != nullptr ? client_key(first->client) : 0);
   } else {
-    zone.upstream->resolve(raw->query_, raw);
+    zone.upstream->resolve(raw->query(), raw);
   }
 }
 
 void QueryPipeline::join(Flight& flight, dns::Bytes packet, const ClientRef& client,
                          std::int64_t deadline_ms) {
-  Waiter waiter{client, std::vector<std::uint8_t>(packet.begin(), packet.end()), next_waiter_id_++,
-                false};
-  if (deadline_ms > 0) {
-    deadlines_.emplace(deadline_ms, std::make_pair(flight.key_text_, waiter.id));
-    if (deadlines_.begin()->first == deadline_ms) arm_timer(deadline_timer_, deadline_ms);
+  flights_.join(flight, client, packet, deadline_ms);
+  if (deadline_ms > 0 && flights_.next_deadline_ms() == deadline_ms) {
+    arm_timer(deadline_timer_, deadline_ms);
   }
-  flight.waiters_.push_back(std::move(waiter));
 }
 
 bool QueryPipeline::refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
@@ -121,11 +116,7 @@ void QueryPipeline::on_circuit_closed(upstream::UpstreamGroup& group) noexcept {
 }
 
 std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
-  std::size_t count = 0;
-  for (const auto& [key, flight] : flights_) {
-    if (flight->zone_ == zone) ++count;
-  }
-  return count;
+  return flights_.count_on(zone);
 }
 
 void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) noexcept {
@@ -135,11 +126,13 @@ void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) n
 
 void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
   std::vector<Flight*> left;
-  for (const auto& [key, flight] : flights_) {
-    if (flight->zone_ == zone) left.push_back(flight.get());
+  try {
+    left = flights_.on_zone(zone);
+  } catch (...) {
+    ++counters_.internal_errors;
   }
   for (Flight* flight : left) {
-    complete(flight, static_cast<int>(upstream::UpstreamStatus::kCancelled), dns::Bytes());
+    on_flight_done(flight, upstream::UpstreamStatus::kCancelled, dns::Bytes());
   }
 }
 
@@ -157,26 +150,22 @@ void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {
 }
 
 void QueryPipeline::on_deadlines() noexcept {
-  const std::int64_t now = clock_.monotonic_ms();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    auto [key_text, waiter_id] = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto found = flights_.find(key_text);
-    if (found == flights_.end()) continue;
-    Flight& flight = *found->second;
-    auto waiter = std::find_if(flight.waiters_.begin(), flight.waiters_.end(),
-                               [id = waiter_id](const Waiter& w) { return w.id == id; });
-    if (waiter == flight.waiters_.end() || waiter->answered) continue;
-    // The client timer ran out: answer stale now, keep the flight going for the cache.
-    if (answer_from_cache(*waiter, *flight.zone_, flight.key_, StaleReason::kTimeout)) {
-      waiter->answered = true;
+  try {
+    flights_.take_due(clock_.monotonic_ms(), [&](Flight& flight, const Waiter& waiter) {
+      // The client timer ran out: answer stale now, keep the flight going for the cache.
+      if (!answer_from_cache(waiter, *flight.zone(), flight.key(), StaleReason::kTimeout)) {
+        return false;
+      }
       ++counters_.stale_on_timeout;
-    }
+      return true;
+    });
+  } catch (...) {
+    ++counters_.internal_errors;
   }
-  if (deadlines_.empty()) {
-    uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
+  if (const auto next = flights_.next_deadline_ms()) {
+    arm_timer(deadline_timer_, *next);
   } else {
-    arm_timer(deadline_timer_, deadlines_.begin()->first);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
   }
 }
 
@@ -207,31 +196,29 @@ void QueryPipeline::on_refresh_timer() noexcept {
   arm_refresh_timer();
 }
 
-void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes response) noexcept {
-  auto found = flights_.find(flight->key_text_);
-  if (found == flights_.end() || found->second.get() != flight) return;
-  std::unique_ptr<Flight> owned = std::move(found->second);
-  flights_.erase(found);
-  Zone& zone = *owned->zone_;
-  const auto status = static_cast<upstream::UpstreamStatus>(status_value);
+void QueryPipeline::on_flight_done(Flight* flight, upstream::UpstreamStatus status,
+                                   dns::Bytes response) noexcept {
+  const std::unique_ptr<Flight> owned = flights_.close(flight);
+  if (!owned) return;
+  Zone& zone = *owned->zone();
 
   std::optional<cache::Entry> entry;
   if (status == upstream::UpstreamStatus::kAnswer) {
-    if (upstream::response_matches(owned->query_, response)) {
+    if (upstream::response_matches(owned->query(), response)) {
       entry = cache::make_entry(response, zone.ttl_policy, clock_.wall_seconds());
     } else {
       ++counters_.upstream_mismatch;
     }
   }
   if (entry && is_usable_rcode(entry->rcode)) {
-    refreshes_.forget(owned->key_text_);  // fresh now: no background refresh needed
-    for (const Waiter& waiter : owned->waiters_) {
+    refreshes_.forget(owned->key_text());  // fresh now: no background refresh needed
+    for (const Waiter& waiter : owned->waiters()) {
       if (!waiter.answered) answer_waiter(waiter, zone, &*entry, false, dns::Rcode::kServFail);
     }
     if (zone.cache && entry->kind != cache::EntryKind::kUncacheable) {
       try {
-        if (zone.store != nullptr) zone.store->put(owned->key_text_, *entry);
-        zone.cache->insert(owned->key_, *entry);
+        if (zone.store != nullptr) zone.store->put(owned->key_text(), *entry);
+        zone.cache->insert(owned->key(), *entry);
       } catch (const std::exception&) {
         ++counters_.internal_errors;  // out of memory: the answer went out, it is not kept
       }
@@ -248,10 +235,10 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
     // `errors`, rate-limited: at most one line a second per block, with what it held back.
     const std::int64_t now = clock_.monotonic_ms();
     if (now - zone.errors_logged_ms >= 1000) {
-      const dns::ParsedQuery asked = dns::parse_query(owned->query_);
+      const dns::ParsedQuery asked = dns::parse_query(owned->query());
       const std::string question =
           asked.error == dns::QueryError::kNone
-              ? dns::name_to_text(owned->query_, asked.query.question.name) + " " +
+              ? dns::name_to_text(owned->query(), asked.query.question.name) + " " +
                     dns::type_to_text(asked.query.question.qtype)
               : std::string("?");
       spdlog::error("[{}] upstream query for {} failed: {}{}", zone.name, question,
@@ -275,10 +262,10 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
   } else if (local) {
     reason = StaleReason::kLimited;
   }
-  for (const Waiter& waiter : owned->waiters_) {
+  for (const Waiter& waiter : owned->waiters()) {
     if (waiter.answered) continue;
     // Stale data beats any error (RFC 8767 §4); a fresh SERVFAIL never replaces it.
-    if (serves_stale(zone) && answer_from_cache(waiter, zone, owned->key_, reason)) continue;
+    if (serves_stale(zone) && answer_from_cache(waiter, zone, owned->key(), reason)) continue;
     if (entry) {
       answer_waiter(waiter, zone, &*entry, true, dns::Rcode::kServFail);  // pass the rcode on
     } else {
@@ -288,7 +275,7 @@ void QueryPipeline::complete(Flight* flight, int status_value, dns::Bytes respon
   }
   if (entry && zone.cache && entry->kind == cache::EntryKind::kServfail) {
     try {
-      zone.cache->insert(owned->key_, *entry);  // refused if stale data exists
+      zone.cache->insert(owned->key(), *entry);  // refused if stale data exists
     } catch (const std::exception&) {
       ++counters_.internal_errors;
     }

@@ -1,6 +1,6 @@
 // The per-loop query path: parse → route → cache (memory, then store) → stale policy or a
 // coalesced upstream flight; and the finishing of every reply for its client.
-#include "server/query_flight.h"
+#include "server/query_pipeline.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -250,10 +250,9 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
       // client_timeout.
       const std::int64_t deadline =
           clock_.monotonic_ms() + forwarder->stale_wait_ms(zone.stale.client_timeout_ms);
-      auto found = flights_.find(key.view());
-      if (found != flights_.end()) {
+      if (Flight* flight = flights_.find(key.view()); flight != nullptr) {
         ++counters_.coalesced;
-        join(*found->second, packet, client, deadline);
+        join(*flight, packet, client, deadline);
         return;
       }
       if (forwarder->admit()) {
@@ -300,14 +299,13 @@ void QueryPipeline::forward_miss(Zone& zone, const cache::CacheKey& key, dns::By
     reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, client, &zone);
     return;
   }
-  auto found = flights_.find(key.view());
-  if (found != flights_.end()) {
+  if (Flight* flight = flights_.find(key.view()); flight != nullptr) {
     ++counters_.coalesced;
-    join(*found->second, packet, client, 0);
+    join(*flight, packet, client, 0);
     return;
   }
   // Nothing to serve: the forwarder sends it now, lets it wait its turn (limits, or a probe slot
-  // while the upstream is down), or rejects it (SERVFAIL + EDE 22 through complete()).
+  // while the upstream is down), or rejects it (SERVFAIL + EDE 22 through on_flight_done()).
   const FirstWaiter first{packet, client, 0};
   start_flight(zone, key, upstream_query_for(packet, query), &first, Send::kMayQueue);
 }

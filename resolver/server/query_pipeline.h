@@ -23,6 +23,7 @@
 #include "dns/message.h"
 #include "observe/request_metrics.h"
 #include "server/client.h"
+#include "server/flight_table.h"
 #include "server/local_answers.h"
 #include "server/local_clients.h"
 #include "server/query_handler.h"
@@ -74,7 +75,9 @@ struct PipelineCounters {
 std::uint64_t client_key(const ClientRef& client) noexcept;
 
 // Loop-bound: every call on the loop given at construction.
-class QueryPipeline final : public QueryHandler, public upstream::CircuitListener {
+class QueryPipeline final : public QueryHandler,
+                            public upstream::CircuitListener,
+                            private FlightSink {
  public:
   QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOptions options);
   ~QueryPipeline();
@@ -114,13 +117,7 @@ class QueryPipeline final : public QueryHandler, public upstream::CircuitListene
   PipelineCounters take_counters() noexcept;
 
  private:
-  class Flight;
-  struct Waiter {
-    ClientRef client;
-    std::vector<std::uint8_t> query;  // the client's packet, for its ID, question case and EDNS
-    std::uint64_t id = 0;
-    bool answered = false;  // already answered stale when its client timer ran out
-  };
+  using Waiter = FlightWaiter;
   // How a flight's query goes upstream: now (the caller was admitted), or as a miss that may
   // wait its turn in the forwarder's queue.
   enum class Send : std::uint8_t { kAdmitted, kMayQueue };
@@ -150,7 +147,9 @@ class QueryPipeline final : public QueryHandler, public upstream::CircuitListene
   // or, with no due time, when the forwarder's circuit closes.
   void schedule_refresh(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
                         const dns::QueryView& query, std::optional<std::int64_t> not_after_ms);
-  void complete(Flight* flight, int status, dns::Bytes response) noexcept;
+  // A flight's upstream answer or failure: answers its waiters, caches what is cacheable.
+  void on_flight_done(Flight* flight, upstream::UpstreamStatus status,
+                      dns::Bytes response) noexcept override;
   void on_deadlines() noexcept;
   void on_refresh_timer() noexcept;
   void arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept;
@@ -187,13 +186,9 @@ class QueryPipeline final : public QueryHandler, public upstream::CircuitListene
   std::vector<std::uint8_t> reply_;  // one reply buffer reused for every answer on this loop
   LocalClients local_clients_;       // who a block without bind and acl answers
   bool nonlocal_logged_ = false;
-  std::string hostname_;  // hostname.bind / id.server under `chaos`
-  // Keyed by cache key; searched with the key's view (no allocation per lookup).
-  std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>> flights_;
-  std::uint64_t next_waiter_id_ = 1;
-  // verify mode: when each waiting client must be answered stale (key, waiter id).
-  std::multimap<std::int64_t, std::pair<std::string, std::uint64_t>> deadlines_;
-  uv_timer_t deadline_timer_{};
+  std::string hostname_;         // hostname.bind / id.server under `chaos`
+  FlightTable flights_;          // one flight per question, with its waiters and their deadlines
+  uv_timer_t deadline_timer_{};  // verify mode: the next waiter deadline (flights_)
   // Background refreshes of stale names (spread over `recheck`) and their timer.
   RefreshScheduler refreshes_;
   uv_timer_t refresh_timer_{};
