@@ -143,6 +143,7 @@ class CtlTest(unittest.TestCase):
         self.assertRegex(out, r"forwarded_upstream\s+\d+")
         self.assertRegex(out, r"action blackhole\s+\d+")
         self.assertIn("upstream_rate_last_60s", out)
+        self.assertIn("received_rate_last_60s", out)
 
     def test_failures_exit_non_zero_with_a_message(self):
         r = self.proxy.ctl("set", "explode")

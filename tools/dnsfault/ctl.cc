@@ -50,6 +50,10 @@ void print_stats(const json& stats) {
       std::printf("action %-19s %s\n", action.c_str(), count.dump().c_str());
     }
   }
+  if (stats.contains("received_rate_per_second")) {
+    std::printf("%-26s %s\n", "received_rate_last_60s",
+                stats["received_rate_per_second"].dump().c_str());
+  }
   if (stats.contains("upstream_rate_per_second")) {
     std::printf("%-26s %s\n", "upstream_rate_last_60s",
                 stats["upstream_rate_per_second"].dump().c_str());
