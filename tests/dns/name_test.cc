@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,73 @@ TEST(CopyNameLower, FoldsAnUncompressedNameLikeTheLabelWalk) {
   const std::vector<std::uint8_t> expected = {8,    'a', 'z', '@', '[', '`', '{', 'a', 'z', 1,
                                               0xc9, 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
   EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + len), expected);
+}
+
+// Every length from the root alone up to 40 bytes: whole 8-byte words, then the last 1..7 bytes
+// (an overlapping word, or one at a time under 8 bytes), and nothing written past the name.
+// read_name() against a plain label walk over random names without compression pointers:
+// labels of random lengths (sometimes a bad label type, sometimes running past the end, sometimes
+// past 255 bytes in all). Its fast path must decide exactly as the walker does.
+TEST(ReadName, AgreesWithAPlainLabelWalkOnRandomUncompressedNames) {
+  std::mt19937 rng(2026);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::uint8_t> packet(12, 0);
+    const int labels = static_cast<int>(rng() % 12);
+    for (int l = 0; l < labels; ++l) {
+      std::uint8_t len = static_cast<std::uint8_t>(rng() % 64);
+      if (rng() % 50 == 0) len = static_cast<std::uint8_t>(0x40 | (rng() % 64));  // bad type
+      if (len == 0) len = 1;
+      packet.push_back(len);
+      for (int i = 0; i < (len & 0x3f); ++i) packet.push_back(static_cast<std::uint8_t>(rng()));
+    }
+    packet.push_back(0);
+    if (rng() % 10 == 0) packet.resize(12 + rng() % (packet.size() - 12));  // cut short
+    // The reference: labels until the root, each within the packet, 255 bytes at most.
+    std::optional<std::size_t> expected;
+    for (std::size_t pos = 12; pos < packet.size();) {
+      const std::uint8_t len = packet[pos];
+      if (len == 0) {
+        if (pos + 1 - 12 <= kMaxNameWireLen) expected = pos + 1 - 12;
+        break;
+      }
+      if ((len & 0xc0) != 0 || pos + 1 + len > packet.size()) break;
+      pos += 1 + std::size_t{len};
+    }
+    const auto name = read_name(packet, 12);
+    ASSERT_EQ(name.has_value(), expected.has_value()) << "round " << round;
+    if (name) {
+      EXPECT_EQ(name->full_len, *expected);
+      EXPECT_EQ(name->wire_len, *expected);
+      EXPECT_EQ(name->offset, 12u);
+    }
+  }
+}
+
+TEST(CopyNameLower, FoldsEveryLengthAndWritesNothingPastTheName) {
+  for (std::size_t label_len = 0; label_len <= 38; ++label_len) {
+    auto b = after_header();
+    const std::size_t offset = b.size();
+    std::vector<std::uint8_t> expected;
+    if (label_len > 0) {
+      b.u8(static_cast<std::uint8_t>(label_len));
+      expected.push_back(static_cast<std::uint8_t>(label_len));
+      for (std::size_t i = 0; i < label_len; ++i) {
+        b.u8(static_cast<std::uint8_t>('A' + i % 26));
+        expected.push_back(static_cast<std::uint8_t>('a' + i % 26));
+      }
+    }
+    b.u8(0);
+    expected.push_back(0);
+    const auto name = read_name(b.bytes(), offset);
+    ASSERT_TRUE(name) << label_len;
+    ASSERT_EQ(name->full_len, expected.size());
+    std::array<std::uint8_t, kMaxNameWireLen + 8> out;
+    out.fill(0xee);
+    const std::size_t len = copy_name_lower(b.bytes(), *name, out.data());
+    ASSERT_EQ(len, expected.size());
+    EXPECT_EQ(std::vector<std::uint8_t>(out.begin(), out.begin() + len), expected) << label_len;
+    EXPECT_EQ(out[len], 0xee) << "written past the name at length " << len;
+  }
 }
 
 TEST(CopyNameLower, FoldsEveryByteValueAsAsciiLowerDoes) {
