@@ -244,7 +244,7 @@ std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, const Ent
   return hit_locked(shard, node, now, out, stale, stale_ttl);
 }
 
-bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
+bool MemoryCache::insert_if_absent(const CacheKey& key, const Entry& entry) {
   if (entry.kind == EntryKind::kUncacheable) return false;
   const std::int64_t now = clock_.wall_seconds();
   const std::uint64_t hash = hash_of(key.view());
@@ -252,7 +252,6 @@ bool MemoryCache::insert_if_absent(const CacheKey& key, Entry& entry) {
   std::lock_guard lock(shard.mutex);
   if (shard.find(key.view(), hash) != nullptr) return false;
   add_locked(shard, key, hash, entry, now);
-  entry = Entry{};  // the cache holds its copy now
   return true;
 }
 

@@ -97,10 +97,10 @@ class MemoryCache {
                                        dns::MutableBytes out, StaleUse stale = StaleUse::kFreshOnly,
                                        std::uint32_t stale_ttl = 30);
 
-  // Start-up promotion: stores `entry` only when nothing (fresh, stale or expired) is cached
-  // under `key` yet, since what was answered after the start is newer than the store. True when
-  // stored; `entry` is moved from only then.
-  bool insert_if_absent(const CacheKey& key, Entry& entry);
+  // Start-up promotion: stores (a copy of) `entry` only when nothing (fresh, stale or expired)
+  // is cached under `key` yet, since what was answered after the start is newer than the store.
+  // True when stored.
+  bool insert_if_absent(const CacheKey& key, const Entry& entry);
 
   // About `entries` answers are on their way (start-up promotion): sizes every shard's index for
   // its share now (capacity at most), so filling the cache does not rehash it again and again on

@@ -79,16 +79,10 @@ long Server::promote(std::vector<cache::PromotedAnswer>& batch) {
       if (std::find(done.begin(), done.end(), zone) != done.end()) continue;
       done.push_back(zone);
     }
-    // What was answered since the start is newer than the store: insert_if_absent keeps it. The
-    // last zone (usually the only one) takes the entry itself, the others a copy.
+    // What was answered since the start is newer than the store: insert_if_absent keeps it.
     try {
-      for (std::size_t i = 0; i < done.size(); ++i) {
-        if (i + 1 == done.size()) {
-          if (done[i]->cache->insert_if_absent(*key, answer.entry)) ++inserted;
-          continue;
-        }
-        cache::Entry copy = answer.entry;
-        if (done[i]->cache->insert_if_absent(*key, copy)) ++inserted;
+      for (Zone* zone : done) {
+        if (zone->cache->insert_if_absent(*key, answer.entry)) ++inserted;
       }
     } catch (...) {
       return -1;  // out of memory: stop promoting
