@@ -5,10 +5,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 namespace holdfast::cache {
 namespace {
@@ -122,6 +125,31 @@ void LmdbEnv::close() noexcept {
     mdb_env_close(env_);
     env_ = nullptr;
   }
+}
+
+bool LmdbEnv::pages_resident() const noexcept {
+  // The page cache is per file: a mapping of our own answers for LMDB's (whose address LMDB
+  // does not give unless the map is fixed). Mapping and mincore() touch no page.
+  if (env_ == nullptr) return false;
+  int fd = -1;
+  struct stat st {};
+  if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &st) != 0 || st.st_size <= 0) return false;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return false;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core;
+  bool resident = false;
+  try {
+    in_core.resize((size + page - 1) / page);
+    resident =
+        ::mincore(map, size, in_core.data()) == 0 &&
+        std::all_of(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1) != 0; });
+  } catch (...) {
+    resident = false;
+  }
+  ::munmap(map, size);
+  return resident;
 }
 
 std::size_t LmdbEnv::used_bytes() const noexcept {

@@ -69,6 +69,10 @@ class LmdbEnv {
   std::size_t release_pages() const noexcept;
 
   MDB_env* env() const noexcept { return env_; }
+  // True when every page of the file LMDB has written so far is in the page cache, so a read
+  // will not wait for the disk (mincore over the map; tens of µs for a 165 MiB store). False
+  // when it cannot tell.
+  bool pages_resident() const noexcept;
   MDB_dbi meta() const noexcept { return meta_; }
   MDB_dbi answers() const noexcept { return answers_; }
 

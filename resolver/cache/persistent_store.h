@@ -138,6 +138,9 @@ class PersistentStore {
   const StoreCounters& counters() const noexcept { return counters_; }
   std::size_t entry_count() const noexcept { return env_.entry_count(); }
   std::size_t used_bytes() const noexcept { return env_.used_bytes(); }
+  // Any thread. True when the whole store is in the page cache: a get() will not wait for the
+  // disk (LmdbEnv::pages_resident). False when it cannot tell, or the store is not open.
+  bool pages_resident() const noexcept { return env_.pages_resident(); }
   const StoreOptions& options() const noexcept { return options_; }
 
  private:

@@ -116,7 +116,7 @@ void QueryPipeline::on_circuit_closed(upstream::UpstreamGroup& group) noexcept {
 }
 
 std::size_t QueryPipeline::flights_for(const Zone* zone) const noexcept {
-  return flights_.count_on(zone);
+  return flights_.count_on(zone) + store_reads_on(zone);
 }
 
 void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) noexcept {
@@ -124,7 +124,7 @@ void QueryPipeline::retarget_refreshes(const Zone* retired, Zone* replacement) n
                       replacement != nullptr ? replacement->upstream : nullptr);
 }
 
-void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
+void QueryPipeline::abandon_flights(Zone* zone) noexcept {
   std::vector<Flight*> left;
   try {
     left = flights_.on_zone(zone);
@@ -134,6 +134,26 @@ void QueryPipeline::abandon_flights(const Zone* zone) noexcept {
   for (Flight* flight : left) {
     on_flight_done(flight, upstream::UpstreamStatus::kCancelled, dns::Bytes());
   }
+  // Clients of this zone still waiting for a store read: resumed now without it (their read's
+  // result finds nothing to resume), so nothing here keeps the zone's address.
+  std::vector<Waiter> waiting;
+  for (auto pending = store_reads_pending_.begin(); pending != store_reads_pending_.end();) {
+    auto& list = pending->second;
+    for (auto it = list.begin(); it != list.end();) {
+      if (it->first != zone) {
+        ++it;
+        continue;
+      }
+      try {
+        waiting.push_back(std::move(it->second));
+      } catch (...) {
+        it->second.client.sink->query_done(it->second.client);  // out of memory: dropped
+      }
+      it = list.erase(it);
+    }
+    pending = list.empty() ? store_reads_pending_.erase(pending) : std::next(pending);
+  }
+  for (const Waiter& waiter : waiting) resume_after_store(*zone, waiter);
 }
 
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {

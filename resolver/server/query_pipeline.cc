@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/uv_util.h"
@@ -33,7 +34,8 @@ QueryPipeline::QueryPipeline(uv_loop_t* loop, const Clock& clock, PipelineOption
       options_(std::move(options)),
       rng_(std::random_device{}()),
       reply_(kReplyBufferSize),
-      refreshes_(options_.max_pending_refreshes, rng_()) {
+      refreshes_(options_.max_pending_refreshes, rng_()),
+      store_reads_(loop, [this](std::vector<StoreReads::Done>& done) { on_store_reads(done); }) {
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
   uv_timer_init(loop_, &deadline_timer_);
@@ -49,6 +51,23 @@ void QueryPipeline::close() noexcept {
   close_member(reinterpret_cast<uv_handle_t*>(&deadline_timer_));
   close_member(reinterpret_cast<uv_handle_t*>(&refresh_timer_));
   refreshes_.clear();
+  store_reads_.close();
+  for (auto& [key, waiters] : store_reads_pending_) {
+    for (auto& [zone, waiter] : waiters) waiter.client.sink->query_done(waiter.client);
+  }
+  store_reads_pending_.clear();
+}
+
+void QueryPipeline::drain_store_reads() noexcept {
+  store_reads_.drain();
+}
+
+std::size_t QueryPipeline::store_reads_on(const Zone* zone) const noexcept {
+  std::size_t count = 0;
+  for (const auto& [key, waiters] : store_reads_pending_) {
+    for (const auto& [on, waiter] : waiters) count += on == zone ? 1 : 0;
+  }
+  return count;
 }
 
 void QueryPipeline::count_stale(Zone& zone, StaleReason reason, const cache::Hit& hit) noexcept {
@@ -162,30 +181,123 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
     reply_error(packet, parsed, dns::Rcode::kRefused, std::nullopt, client, zone);
     return;
   }
+  answer_or_forward(*zone, key, packet, query, client, false);
+}
+
+void QueryPipeline::answer_or_forward(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                                      const dns::QueryView& query, const ClientRef& client,
+                                      bool store_read) noexcept {
   // Past this point waiting clients and refreshes allocate. Out of memory must not take the
   // daemon down: the query is dropped (counted) and the client retries.
   try {
-    if (zone->cache) {
-      if (auto hit = lookup(*zone, key)) {
+    if (zone.cache) {
+      std::optional<cache::Hit> hit = lookup(zone, key);
+      if (!hit && zone.store != nullptr && !store_read) {
+        if (!store_in_memory(*zone.store)) {
+          read_store(zone, key, packet, client);  // the disk may be read: off the loop
+          return;
+        }
+        hit = read_store_now(zone, key);
+      }
+      if (hit) {
         if (hit->stale) {
-          answer_stale_or_wait(*zone, key, *hit, packet, query, client);
+          answer_stale_or_wait(zone, key, *hit, packet, query, client);
           return;
         }
         ++counters_.cache_hits;
         finish_and_send(hit->wire_len, hit->question_end, packet, query, client, std::nullopt,
-                        zone);
+                        &zone);
         if (hit->prefetch_due && stale_mode_ != StaleMode::kForce) {
-          ++zone->prefetches;
-          refresh(*zone, key, packet, query);
+          ++zone.prefetches;
+          refresh(zone, key, packet, query);
         }
         return;
       }
       ++counters_.cache_misses;
     }
-    forward_miss(*zone, key, packet, query, client);
+    forward_miss(zone, key, packet, query, client);
   } catch (const std::exception&) {
     ++counters_.internal_errors;
   }
+}
+
+bool QueryPipeline::store_in_memory(const cache::PersistentStore& store) noexcept {
+  // Asked at most once a second (mincore over the map: tens of µs at a million answers).
+  const std::int64_t now = clock_.monotonic_ms();
+  if (&store != resident_store_ || now - resident_checked_ms_ >= 1000) {
+    resident_store_ = &store;
+    resident_checked_ms_ = now;
+    store_resident_ =
+        options_.store_in_page_cache ? options_.store_in_page_cache(store) : store.pages_resident();
+  }
+  return store_resident_;
+}
+
+std::optional<cache::Hit> QueryPipeline::read_store_now(Zone& zone, const cache::CacheKey& key) {
+  // Every page of the store is in memory: the read cannot wait for the disk, and costs less
+  // here than a trip to the reader thread (bench/persist). Promoted and answered in one step.
+  std::optional<cache::Entry> stored = zone.store->get(key.view());
+  if (!stored) return std::nullopt;
+  auto hit = zone.cache->insert_and_lookup(
+      key, *stored, reply_,
+      serves_stale(zone) ? cache::StaleUse::kAllowStale : cache::StaleUse::kFreshOnly,
+      zone.stale.stale_ttl_seconds);
+  if (hit) ++counters_.store_promotions;
+  return hit;
+}
+
+void QueryPipeline::read_store(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                               const ClientRef& client) {
+  // One read per key, whoever else asks meanwhile (as one flight per question upstream).
+  auto [pending, first] = store_reads_pending_.try_emplace(std::string(key.view()));
+  pending->second.emplace_back(
+      &zone, Waiter{client, std::vector<std::uint8_t>(packet.begin(), packet.end()), 0, false});
+  if (!first) return;
+  try {
+    cache::PersistentStore* store = zone.store;
+    store_reads_.submit(pending->first,
+                        [store](std::string_view stored_key) { return store->get(stored_key); });
+  } catch (...) {
+    store_reads_pending_.erase(pending);  // not queued: the client retries
+    throw;
+  }
+}
+
+void QueryPipeline::on_store_reads(std::vector<StoreReads::Done>& done) noexcept {
+  for (StoreReads::Done& read : done) {
+    const auto pending = store_reads_pending_.find(read.key);
+    if (pending == store_reads_pending_.end()) continue;  // abandoned meanwhile
+    std::vector<std::pair<Zone*, Waiter>> waiters = std::move(pending->second);
+    store_reads_pending_.erase(pending);
+    std::vector<Zone*> filled;
+    for (auto& [zone, waiter] : waiters) {
+      if (read.entry && zone->cache &&
+          std::find(filled.begin(), filled.end(), zone) == filled.end()) {
+        // What was answered while the read was on its way is newer than the store.
+        try {
+          filled.push_back(zone);
+          const auto key = cache::CacheKey::from_stored(read.key);
+          if (key && zone->cache->insert_if_absent(*key, *read.entry)) ++counters_.store_promotions;
+        } catch (...) {
+          ++counters_.internal_errors;
+        }
+      }
+      resume_after_store(*zone, waiter);
+    }
+  }
+}
+
+void QueryPipeline::resume_after_store(Zone& zone, const Waiter& waiter) noexcept {
+  const dns::Bytes packet(waiter.query);
+  const dns::ParsedQuery parsed = dns::parse_query(packet);
+  if (parsed.error != dns::QueryError::kNone) {  // parsed once already: cannot happen
+    waiter.client.sink->query_done(waiter.client);
+    return;
+  }
+  const dns::QueryView& query = parsed.query;
+  const cache::CacheKey key(packet, query.question,
+                            {query.opt && query.opt->do_bit, query.header.cd()});
+  answer_or_forward(zone, key, packet, query, waiter.client, true);
 }
 
 void QueryPipeline::prefetch(dns::Bytes packet, const ClientRef& client) noexcept {
@@ -208,23 +320,10 @@ void QueryPipeline::prefetch(dns::Bytes packet, const ClientRef& client) noexcep
 }
 
 std::optional<cache::Hit> QueryPipeline::lookup(Zone& zone, const cache::CacheKey& key) noexcept {
+  // Memory only: the store is read off the loop (read_store()) before a miss goes upstream.
   const cache::StaleUse stale =
       serves_stale(zone) ? cache::StaleUse::kAllowStale : cache::StaleUse::kFreshOnly;
-  auto hit = zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
-  if (hit || zone.store == nullptr) return hit;
-  // Warm start: what the memory lacks, the store may have (from before a restart, or from
-  // another process on the same store). Promote it and answer from it in one step: most answers
-  // right after a restart come this way (bench/persist), and a second search of the memory
-  // cache cost as much as the first.
-  try {
-    std::optional<cache::Entry> stored = zone.store->get(key.view());
-    if (!stored) return std::nullopt;
-    hit = zone.cache->insert_and_lookup(key, *stored, reply_, stale, zone.stale.stale_ttl_seconds);
-  } catch (...) {
-    return std::nullopt;  // allocation failure: a miss
-  }
-  if (hit) ++counters_.store_promotions;
-  return hit;
+  return zone.cache->lookup(key, reply_, stale, zone.stale.stale_ttl_seconds);
 }
 
 void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,

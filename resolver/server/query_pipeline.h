@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "server/refresh_scheduler.h"
 #include "server/router.h"
 #include "server/stale_decision.h"
+#include "server/store_reads.h"
 #include "upstream/forwarder.h"
 
 namespace holdfast::server {
@@ -38,6 +40,10 @@ struct PipelineOptions {
   std::size_t max_udp_payload = dns::kDefaultMaxUdpPayload;
   std::size_t max_pending_refreshes = 50'000;
   std::string version = "holdfast";  // version.bind under `chaos` without a VERSION
+  // Whether all of the store is in the page cache, so a read cannot wait for the disk (asked at
+  // most once a second): then a memory miss reads the store in place, else off the loop.
+  // Default: PersistentStore::pages_resident(); tests inject their own.
+  std::function<bool(const cache::PersistentStore&)> store_in_page_cache;
 };
 
 struct PipelineCounters {
@@ -99,7 +105,13 @@ class QueryPipeline final : public QueryHandler,
   // asked since are refreshed in the background, spread with jitter over `recheck`.
   void on_circuit_closed(upstream::UpstreamGroup& group) noexcept override;
 
-  std::size_t flights_in_air() const noexcept { return flights_.size(); }
+  // Flights upstream and store reads not yet answered (shutdown waits for both).
+  std::size_t flights_in_air() const noexcept {
+    return flights_.size() + store_reads_pending_.size();
+  }
+  // Blocks until the store reads queued so far have run: before the Server closes or replaces
+  // the store they read (their clients are resumed when the results reach the loop).
+  void drain_store_reads() noexcept;
   // A reload retires zones. The flights of a retired zone finish on it (its forwarder stays open
   // until they do); these let the Server see when, and make sure nothing here keeps a pointer to
   // a zone after it is freed.
@@ -109,7 +121,7 @@ class QueryPipeline final : public QueryHandler,
   void retarget_refreshes(const Zone* retired, Zone* replacement) noexcept;
   // After the zone's forwarder is closed: any flight still on `zone` completes as cancelled
   // (its clients get stale data or SERVFAIL), so none is left pointing at it.
-  void abandon_flights(const Zone* zone) noexcept;
+  void abandon_flights(Zone* zone) noexcept;
   void set_stale_mode(StaleMode mode) noexcept { stale_mode_ = mode; }
   StaleMode stale_mode() const noexcept { return stale_mode_; }
   const PipelineCounters& counters() const noexcept { return counters_; }
@@ -124,6 +136,21 @@ class QueryPipeline final : public QueryHandler,
 
   // The query path.
   std::optional<cache::Hit> lookup(Zone& zone, const cache::CacheKey& key) noexcept;
+  // From the memory lookup on: a hit (fresh or stale), else a store read (unless `store_read`:
+  // the store was asked already), else a flight upstream.
+  void answer_or_forward(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                         const dns::QueryView& query, const ClientRef& client,
+                         bool store_read) noexcept;
+  // The store behind the memory cache: read here when all of it is in the page cache (checked
+  // once a second), else off the loop (server/store_reads.h), one read per key, the waiting
+  // clients resumed when it is done.
+  bool store_in_memory(const cache::PersistentStore& store) noexcept;
+  std::optional<cache::Hit> read_store_now(Zone& zone, const cache::CacheKey& key);
+  void read_store(Zone& zone, const cache::CacheKey& key, dns::Bytes packet,
+                  const ClientRef& client);
+  void on_store_reads(std::vector<StoreReads::Done>& done) noexcept;
+  void resume_after_store(Zone& zone, const Waiter& waiter) noexcept;
+  std::size_t store_reads_on(const Zone* zone) const noexcept;
   void answer_stale_or_wait(Zone& zone, const cache::CacheKey& key, const cache::Hit& hit,
                             dns::Bytes packet, const dns::QueryView& query,
                             const ClientRef& client);
@@ -193,6 +220,14 @@ class QueryPipeline final : public QueryHandler,
   RefreshScheduler refreshes_;
   uv_timer_t refresh_timer_{};
   void arm_refresh_timer() noexcept;
+  // Clients waiting for a store read, by key (with the zone each asked through).
+  std::unordered_map<std::string, std::vector<std::pair<Zone*, Waiter>>, StringHash,
+                     std::equal_to<>>
+      store_reads_pending_;
+  StoreReads store_reads_;  // after what its thread's results are delivered to
+  const cache::PersistentStore* resident_store_ = nullptr;
+  std::int64_t resident_checked_ms_ = 0;
+  bool store_resident_ = false;
   PipelineCounters counters_;
   StaleMode stale_mode_ = StaleMode::kAuto;
   bool serves_stale(const Zone& zone) const noexcept {

@@ -54,6 +54,7 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const config::Config> config, co
 
 Server::~Server() {
   if (promoter_) promoter_->stop();  // its thread reads the store
+  pipeline_.drain_store_reads();     // and so does the pipeline's
   for (std::thread& reaper : http_reapers_) {
     if (reaper.joinable()) reaper.join();
   }

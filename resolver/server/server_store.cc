@@ -107,6 +107,7 @@ void Server::retry_store() noexcept {
       if (::access(config_->persist.dir.c_str(), W_OK) != 0) return;
       if (promoter_) promoter_->stop();  // it reads the store about to close
       for (auto& zone : zones_) zone->store = nullptr;
+      pipeline_.drain_store_reads();  // queued reads still use the store about to close
       store_->close();
       open_store();
       for (auto& zone : zones_) {
@@ -129,6 +130,7 @@ void Server::retry_store() noexcept {
     for (auto& zone : zones_) {
       if (zone->cache) zone->store = store_.get();
     }
+    pipeline_.drain_store_reads();  // reads queued before the swap use the old store
     old->close();
     spdlog::info("persist {}: the store opened after all; persistence is back",
                  config_->persist.dir);

@@ -39,6 +39,15 @@ class PersistentStoreTest : public ::testing::Test {
   ManualClock clock_{1'700'000'000};
 };
 
+TEST_F(PersistentStoreTest, AStoreJustWrittenIsAllInThePageCache) {
+  auto store = PersistentStore::open(options_, clock_);
+  for (int i = 0; i < 200; ++i) store->put(key(i), entry());
+  store->flush();
+  EXPECT_TRUE(store->pages_resident());  // a read cannot wait for the disk: read in place
+  store->close();
+  EXPECT_FALSE(store->pages_resident());  // closed: cannot tell
+}
+
 TEST_F(PersistentStoreTest, PutThenGetAfterFlush) {
   auto store = PersistentStore::open(options_, clock_);
   ASSERT_EQ(store->state(), StoreState::kOpen);
