@@ -134,8 +134,9 @@ void QueryPipeline::abandon_flights(Zone* zone) noexcept {
   for (Flight* flight : left) {
     on_flight_done(flight, upstream::UpstreamStatus::kCancelled, dns::Bytes());
   }
-  // Clients of this zone still waiting for a store read: resumed now without it (their read's
-  // result finds nothing to resume), so nothing here keeps the zone's address.
+  // Clients of this zone still waiting for a store read: answered now from memory (stale
+  // included) or SERVFAIL, never sent upstream through the closed forwarder; their read's result
+  // finds nothing to resume, so nothing here keeps the zone's address.
   std::vector<Waiter> waiting;
   for (auto pending = store_reads_pending_.begin(); pending != store_reads_pending_.end();) {
     auto& list = pending->second;
@@ -153,7 +154,20 @@ void QueryPipeline::abandon_flights(Zone* zone) noexcept {
     }
     pending = list.empty() ? store_reads_pending_.erase(pending) : std::next(pending);
   }
-  for (const Waiter& waiter : waiting) resume_after_store(*zone, waiter);
+  for (const Waiter& waiter : waiting) {
+    const dns::Bytes packet(waiter.query);
+    const dns::ParsedQuery parsed = dns::parse_query(packet);
+    if (parsed.error != dns::QueryError::kNone) {
+      waiter.client.sink->query_done(waiter.client);
+      continue;
+    }
+    const cache::CacheKey key(
+        packet, parsed.query.question,
+        {parsed.query.opt && parsed.query.opt->do_bit, parsed.query.header.cd()});
+    if (answer_from_cache(waiter, *zone, key, StaleReason::kUnreachable)) continue;
+    ++counters_.servfail;
+    reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, waiter.client, zone);
+  }
 }
 
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {

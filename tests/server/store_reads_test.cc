@@ -261,5 +261,24 @@ TEST_F(PipelineStoreTest, ANameTheStoreLacksGoesUpstreamAfterTheRead) {
   EXPECT_EQ(dns::read_u16(replies_.sent[0].data()), 201);
 }
 
+// A reload retires the zone while its client waits for the store: the read counts as one of the
+// zone's flights until then; abandoning answers the client at once (SERVFAIL: nothing in memory)
+// and never through the closed upstream, and the read's late result answers no one twice.
+TEST_F(PipelineStoreTest, AbandoningAZoneAnswersItsStoreWaitersAndForgetsThem) {
+  store_answer("stored.example.", 7);
+  store_not_in_page_cache();
+  pipeline_->handle(testing::query_for(401, "stored.example."), client_);
+  EXPECT_EQ(pipeline_->flights_for(&zone_), 1u);
+  pipeline_->abandon_flights(&zone_);
+  ASSERT_EQ(replies_.sent.size(), 1u);
+  EXPECT_EQ(dns::read_u16(replies_.sent[0].data()), 401);
+  EXPECT_EQ(replies_.sent[0][3] & 0x0f, 2);  // SERVFAIL
+  EXPECT_EQ(pipeline_->flights_for(&zone_), 0u);
+  pipeline_->drain_store_reads();
+  run_until([] { return false; }, 50);  // the read's result arrives: nobody left to answer
+  EXPECT_EQ(replies_.sent.size(), 1u);
+  EXPECT_TRUE(upstream_.asked.empty());
+}
+
 }  // namespace
 }  // namespace holdfast::server
