@@ -76,13 +76,16 @@ std::optional<Entry> make_entry(dns::Bytes response, const TtlPolicy& policy,
   return entry;
 }
 
-std::size_t render_entry(const Entry& entry, std::uint32_t remaining_seconds,
-                         const RenderOptions& options, dns::MutableBytes out) noexcept {
-  const std::size_t len = entry.wire.size();
+std::size_t render_wire(dns::Bytes wire, const std::uint8_t* ttl_offsets, std::size_t ttl_count,
+                        std::uint32_t remaining_seconds, const RenderOptions& options,
+                        dns::MutableBytes out) noexcept {
+  const std::size_t len = wire.size();
   if (out.size() < len) return 0;
-  std::memcpy(out.data(), entry.wire.data(), len);
+  std::memcpy(out.data(), wire.data(), len);
   if (options.mode == TtlMode::kKeep) return len;
-  for (std::uint16_t offset : entry.ttl_offsets) {
+  for (std::size_t i = 0; i < ttl_count; ++i) {
+    std::uint16_t offset;
+    std::memcpy(&offset, ttl_offsets + 2 * i, sizeof offset);
     std::uint8_t* field = out.data() + offset;
     const std::uint32_t original = dns::read_u32(field);
     const std::uint32_t ttl =
@@ -90,6 +93,12 @@ std::size_t render_entry(const Entry& entry, std::uint32_t remaining_seconds,
     dns::write_u32(field, ttl);
   }
   return len;
+}
+
+std::size_t render_entry(const Entry& entry, std::uint32_t remaining_seconds,
+                         const RenderOptions& options, dns::MutableBytes out) noexcept {
+  return render_wire(entry.wire, reinterpret_cast<const std::uint8_t*>(entry.ttl_offsets.data()),
+                     entry.ttl_offsets.size(), remaining_seconds, options, out);
 }
 
 }  // namespace holdfast::cache

@@ -61,5 +61,10 @@ struct RenderOptions {
 // is too small. `remaining_seconds` is the entry's time left (>= 0).
 std::size_t render_entry(const Entry& entry, std::uint32_t remaining_seconds,
                          const RenderOptions& options, dns::MutableBytes out) noexcept;
+// The same for wire bytes and TTL offsets held elsewhere (the memory cache's own block): the
+// offsets are `ttl_count` 2-byte values at any alignment, in the machine's byte order.
+std::size_t render_wire(dns::Bytes wire, const std::uint8_t* ttl_offsets, std::size_t ttl_count,
+                        std::uint32_t remaining_seconds, const RenderOptions& options,
+                        dns::MutableBytes out) noexcept;
 
 }  // namespace holdfast::cache

@@ -61,21 +61,8 @@ Entry MemoryCache::to_entry(const Node& node) {
 
 std::size_t MemoryCache::render(const Node& node, std::uint32_t remaining_seconds,
                                 const RenderOptions& options, dns::MutableBytes out) noexcept {
-  const std::size_t len = node.wire_len;
-  if (out.size() < len) return 0;
-  std::memcpy(out.data(), node.wire_data(), len);
-  if (options.mode == TtlMode::kKeep) return len;
-  const std::uint8_t* offsets = node.offsets_data();
-  for (std::size_t i = 0; i < node.ttl_count; ++i) {
-    std::uint16_t offset;
-    std::memcpy(&offset, offsets + 2 * i, sizeof offset);
-    std::uint8_t* field = out.data() + offset;
-    const std::uint32_t original = dns::read_u32(field);
-    const std::uint32_t ttl =
-        options.mode == TtlMode::kFixed ? options.fixed_ttl : std::min(original, remaining_seconds);
-    dns::write_u32(field, ttl);
-  }
-  return len;
+  return render_wire(dns::Bytes(node.wire_data(), node.wire_len), node.offsets_data(),
+                     node.ttl_count, remaining_seconds, options, out);
 }
 
 void MemoryCache::NodeList::push_front(Node* node) noexcept {

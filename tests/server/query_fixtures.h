@@ -3,8 +3,12 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <uv.h>
 
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -57,6 +61,27 @@ inline void cache_answer(Zone& zone, const Clock& clock, const char* name, std::
   const dns::ParsedQuery parsed = dns::parse_query(q);
   ASSERT_EQ(parsed.error, dns::QueryError::kNone);
   zone.cache->insert(cache::CacheKey(q, parsed.query.question, {false, false}), *entry);
+}
+
+// Runs `loop` until `done()` or `ms` pass.
+template <class Done>
+void run_loop_until(uv_loop_t& loop, Done done, int ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// A UDP client on 127.0.0.1 whose replies go to `sink`, routed by `router`.
+inline ClientRef loopback_client(ReplySink& sink, const Router& router) {
+  ClientRef client;
+  client.sink = &sink;
+  client.router = &router;
+  auto& peer = reinterpret_cast<sockaddr_in&>(client.peer);
+  peer.sin_family = AF_INET;
+  peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return client;
 }
 
 }  // namespace holdfast::server::testing

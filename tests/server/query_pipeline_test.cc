@@ -67,11 +67,7 @@ class QueryPipelineTest : public ::testing::Test {
     zone_.upstream = &upstream_;
     router_.add(&zone_);
     pipeline_ = std::make_unique<QueryPipeline>(&loop_, clock_, PipelineOptions{});
-    client_.sink = &replies_;
-    client_.router = &router_;
-    auto& peer = reinterpret_cast<sockaddr_in&>(client_.peer);
-    peer.sin_family = AF_INET;
-    peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    client_ = testing::loopback_client(replies_, router_);
   }
   void TearDown() override {
     pipeline_->close();
@@ -90,11 +86,7 @@ class QueryPipelineTest : public ::testing::Test {
   // Runs the loop until `done` or `ms` pass.
   template <class Done>
   void run_until(Done done, int ms = 2000) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!done() && std::chrono::steady_clock::now() < until) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    testing::run_loop_until(loop_, done, ms);
   }
   void answer(std::size_t i, const char* name, std::uint8_t octet) {
     const auto response = answer_for(upstream_.asked.at(i).query, name, octet);

@@ -39,11 +39,7 @@ class StoreReadsTest : public ::testing::Test {
   }
   template <class Done>
   void run_until(Done done, int ms = 3000) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!done() && std::chrono::steady_clock::now() < until) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      std::this_thread::sleep_for(1ms);
-    }
+    testing::run_loop_until(loop_, done, ms);
   }
   void make() {
     reads_ = std::make_unique<StoreReads>(&loop_, [this](std::vector<StoreReads::Done>& done) {
@@ -156,11 +152,7 @@ class PipelineStoreTest : public ::testing::Test {
     zone_.upstream = &upstream_;
     router_.add(&zone_);
     pipeline_ = std::make_unique<QueryPipeline>(&loop_, clock_, PipelineOptions{});
-    client_.sink = &replies_;
-    client_.router = &router_;
-    auto& peer = reinterpret_cast<sockaddr_in&>(client_.peer);
-    peer.sin_family = AF_INET;
-    peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    client_ = testing::loopback_client(replies_, router_);
   }
   void TearDown() override {
     pipeline_->close();
@@ -192,11 +184,7 @@ class PipelineStoreTest : public ::testing::Test {
   }
   template <class Done>
   void run_until(Done done, int ms = 3000) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!done() && std::chrono::steady_clock::now() < until) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      std::this_thread::sleep_for(1ms);
-    }
+    testing::run_loop_until(loop_, done, ms);
   }
 
   std::filesystem::path dir_;

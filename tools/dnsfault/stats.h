@@ -1,6 +1,6 @@
 // The proxy's counters (all its metrics in one place): queries received and forwarded, what each
-// action did, the per-second rates received and sent upstream over the last minute, and the schedule's progress.
-// Written on the loop thread, read by the control API's thread.
+// action did, the per-second rates received and sent upstream over the last minute, and the
+// schedule's progress. Written on the loop thread, read by the control API's thread.
 #pragma once
 
 #include <array>
