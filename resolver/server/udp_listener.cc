@@ -84,7 +84,9 @@ bool is_wildcard(const sockaddr_storage& addr) {
 
 // Allocated once per listener: nothing on the query path allocates.
 struct UdpListener::Buffers {
-  std::array<std::array<std::uint8_t, kSlotBytes>, kBatch> slots;
+  // One cache line more than a slot holds: slots 4,096 bytes apart would all start in the same
+  // L1 cache set (and evict each other and the cache entries a batch reads).
+  std::array<std::array<std::uint8_t, kSlotBytes + 64>, kBatch> slots;
   std::array<std::array<std::uint8_t, kControlBytes>, kBatch> controls;
   std::array<sockaddr_storage, kBatch> peers;
   std::array<iovec, kBatch> iovecs;
@@ -146,6 +148,8 @@ Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode 
     return fail("cannot listen on " + name_ + ": " + uv_strerror(rc));
   }
   poll_.data = this;
+  uv_idle_init(loop_, &idle_);
+  idle_.data = this;
   receiving_ = true;
   update_poll();
   return {};
@@ -153,8 +157,10 @@ Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode 
 
 void UdpListener::update_poll() noexcept {
   if (poll_.loop == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
+  // A reply waiting for room needs the epoll set's UV_WRITABLE: no busy mode then.
+  if (busy_ && (!receiving_ || buffers_->backlog_size > 0)) leave_busy();
   int events = 0;
-  if (receiving_) events |= UV_READABLE;
+  if (receiving_ && !busy_) events |= UV_READABLE;
   if (buffers_->backlog_size > 0) events |= UV_WRITABLE;
   if (events == 0) {
     uv_poll_stop(&poll_);
@@ -168,7 +174,29 @@ void UdpListener::update_poll() noexcept {
 void UdpListener::on_poll(int status, int events) noexcept {
   if (status < 0) return;
   if (events & UV_WRITABLE) drain_backlog();
-  if ((events & UV_READABLE) && receiving_) receive_batches(kBatchesPerWake);
+  if ((events & UV_READABLE) && receiving_ && !receive_batches(kBatchesPerWake)) enter_busy();
+}
+
+void UdpListener::on_idle() noexcept {
+  if (!receiving_ || receive_batches(kBatchesPerWake)) leave_busy();
+}
+
+void UdpListener::enter_busy() noexcept {
+  if (busy_ || !receiving_ || buffers_->backlog_size > 0) return;
+  busy_ = true;
+  ++counters_.busy_entries;
+  // uv_poll_stop takes the socket out of the epoll set at once (EPOLL_CTL_DEL).
+  uv_poll_stop(&poll_);
+  uv_idle_start(&idle_, [](uv_idle_t* handle) noexcept {
+    static_cast<UdpListener*>(handle->data)->on_idle();
+  });
+}
+
+void UdpListener::leave_busy() noexcept {
+  if (!busy_) return;
+  busy_ = false;
+  uv_idle_stop(&idle_);
+  update_poll();
 }
 
 void UdpListener::prepare_receive(std::size_t count) noexcept {
@@ -188,7 +216,7 @@ void UdpListener::prepare_receive(std::size_t count) noexcept {
   }
 }
 
-void UdpListener::receive_batches(int max_rounds) noexcept {
+bool UdpListener::receive_batches(int max_rounds) noexcept {
   Buffers& b = *buffers_;
   if (!receive_prepared_) {
     prepare_receive(kBatch);
@@ -198,7 +226,7 @@ void UdpListener::receive_batches(int max_rounds) noexcept {
     // Only the headers recvmmsg filled need resetting (prepare_receive() after each batch): at
     // a few queries per wake-up, setting up all 64 again cost ~1,000 instructions a wake-up.
     const int count = ::recvmmsg(fd_, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (count <= 0) return;  // EAGAIN: drained (other errors: the next wake-up tells again)
+    if (count <= 0) return true;  // EAGAIN: drained (other errors: the next wake-up tells again)
     ++counters_.batches;
     const std::uint64_t now_ns = uv_hrtime();
     in_batch_ = true;
@@ -221,8 +249,9 @@ void UdpListener::receive_batches(int max_rounds) noexcept {
     in_batch_ = false;
     prepare_receive(static_cast<std::size_t>(count));
     flush_batch();
-    if (static_cast<std::size_t>(count) < kBatch) return;  // the socket is empty
+    if (static_cast<std::size_t>(count) < kBatch) return true;  // the socket is empty
   }
+  return !receiving_;
 }
 
 void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept {
@@ -343,7 +372,7 @@ void UdpListener::stop() noexcept {
   // traffic has been steered away by now, so nothing new arrives here after this read.
   if (receiving_ && fd_ >= 0) receive_batches(std::numeric_limits<int>::max());
   receiving_ = false;
-  update_poll();
+  update_poll();  // leaves busy mode too
 }
 
 void UdpListener::close() noexcept {
@@ -351,6 +380,8 @@ void UdpListener::close() noexcept {
   if (poll_.loop == nullptr) return;
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
   drain_backlog();  // last chance for replies that wait
+  busy_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* handle) noexcept {
     auto* self = static_cast<UdpListener*>(handle->data);
     ::close(self->fd_);

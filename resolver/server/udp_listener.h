@@ -5,6 +5,14 @@
 // full, replies wait in a fixed backlog until the socket is writable again; past it they are
 // dropped and counted. On a wildcard address (0.0.0.0, ::) every reply leaves from the address
 // its query arrived on (IP_PKTINFO / IPV6_PKTINFO), as the client expects.
+//
+// Under a flood the socket leaves the loop's epoll set. While a socket is in an epoll set, every
+// reply it sends wakes the set's wait queue when the kernel frees the reply's buffer (loopback
+// and most drivers free it at once): ~0.17 µs a reply, 10 % of the bare reflector's cost per
+// query (bench/README.md). So when a wake-up reads kBatchesPerWake full batches and the socket is
+// still not empty, the listener stops polling it and reads it from an idle handle once per loop
+// turn instead (other handles still run between turns); the first short batch, or a reply
+// waiting in the backlog, puts it back in the epoll set. It never spins on an empty socket.
 #pragma once
 
 #include <netinet/in.h>
@@ -30,6 +38,7 @@ struct UdpCounters {
   std::uint64_t truncated = 0;      // datagrams larger than a receive slot: dropped
   std::uint64_t backlog_drops = 0;  // replies dropped because the socket and the backlog were full
   std::uint64_t batches = 0;        // recvmmsg calls that returned datagrams
+  std::uint64_t busy_entries = 0;   // times the socket left epoll to be read once per loop turn
 };
 
 class UdpListener final : public ReplySink {
@@ -63,6 +72,9 @@ class UdpListener final : public ReplySink {
   void set_router(const Router* router) noexcept { router_ = router; }
   const Router* router() const noexcept { return router_; }
   const UdpCounters& counters() const noexcept { return counters_; }
+  // True while the socket is read once per loop turn, out of the epoll set (a flood).
+  bool busy() const noexcept { return busy_; }
+  int socket_fd() const noexcept { return fd_; }
 
  private:
   struct Outgoing {
@@ -75,7 +87,10 @@ class UdpListener final : public ReplySink {
 
   Result<void> bind_address(const sockaddr_storage& addr, ListenMode mode);
   void on_poll(int status, int events) noexcept;
-  void receive_batches(int max_rounds) noexcept;  // until the socket is empty or max_rounds
+  void on_idle() noexcept;
+  // Reads until the socket is empty or max_rounds batches; true when it came up empty (a short
+  // batch), false when the last batch was full.
+  bool receive_batches(int max_rounds) noexcept;
   // Sets up the first `count` receive headers (slot, peer and control buffers, lengths).
   void prepare_receive(std::size_t count) noexcept;
   void flush_batch() noexcept;
@@ -85,14 +100,19 @@ class UdpListener final : public ReplySink {
                 std::size_t length) noexcept;
   void push_backlog(const sockaddr_storage& peer, const LocalAddress& local,
                     const std::uint8_t* data, std::size_t length) noexcept;
+  // Polls the socket for what is needed now; leaves busy mode when it must (stopped, backlog).
   void update_poll() noexcept;
+  void enter_busy() noexcept;
+  void leave_busy() noexcept;
 
   uv_loop_t* loop_;
   QueryHandler& handler_;
   const Router* router_;
   int fd_ = -1;
   uv_poll_t poll_{};
+  uv_idle_t idle_{};  // reads the socket once per loop turn while busy_
   bool receiving_ = false;
+  bool busy_ = false;              // out of the epoll set, read from idle_
   bool wildcard_ = false;          // bound to 0.0.0.0 or ::: replies name their source address
   bool in_batch_ = false;          // replies are collected for one sendmmsg
   bool receive_prepared_ = false;  // the receive headers are set up (prepare_receive)

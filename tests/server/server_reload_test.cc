@@ -1,15 +1,20 @@
 // Server::reload on a real loop: a kept zone keeps its memory cache, a new port answers, a removed
 // one stops, a reload that cannot bind changes nothing, and every handle closes at shutdown.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,17 +25,40 @@
 namespace holdfast::server {
 namespace {
 
-// A UDP port nobody uses right now on 127.0.0.1 (the kernel's pick, released at once).
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+bool bindable(int type, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// A port free for UDP and TCP on 127.0.0.1, reserved for this process the way the integration
+// tests reserve theirs (tests/integration/processes.py: a lock file per port), and below the
+// ephemeral range, where another test's outgoing connection could take it meanwhile.
+std::uint16_t free_port() {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/holdfast-test-ports";
+  ::mkdir(dir.c_str(), 0777);
+  static std::mt19937 random(std::random_device{}());
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    const auto port =
+        static_cast<std::uint16_t>(std::uniform_int_distribution<>(20000, 32000)(random));
+    const int lock = ::open((dir + "/" + std::to_string(port) + ".lock").c_str(),
+                            O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+    if (lock < 0) continue;
+    if (::flock(lock, LOCK_EX | LOCK_NB) == 0 && bindable(SOCK_DGRAM, port) &&
+        bindable(SOCK_STREAM, port)) {
+      return port;  // the lock stays held until the test binary exits
+    }
+    ::close(lock);
+  }
+  ADD_FAILURE() << "no free port";
+  return 0;
 }
 
 std::string block(const std::string& zone, std::uint16_t port) {
