@@ -142,6 +142,20 @@ std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBy
   return hit_locked(shard, node, now, out, StaleUse::kFreshOnly, 0);
 }
 
+std::uint64_t MemoryCache::prefetch_slot(const CacheKey& key) const noexcept {
+  const std::uint64_t hash = hash_of(key.view());
+  __builtin_prefetch(shard_for(hash).index.home_address(hash));
+  return hash;
+}
+
+void MemoryCache::prefetch_entry(std::uint64_t hash) const noexcept {
+  Shard& shard = shard_for(hash);
+  std::unique_lock lock(shard.mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  // The header, the key and the start of the wire: what lookup() and render read.
+  shard.index.prefetch_nodes(hash, 3);
+}
+
 std::optional<Hit> MemoryCache::hit_locked(Shard& shard, Node* node, std::int64_t now,
                                            dns::MutableBytes out, StaleUse stale,
                                            std::uint32_t stale_ttl) noexcept {

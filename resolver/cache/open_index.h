@@ -5,9 +5,12 @@
 //
 // Deletion shifts the following run of slots back (no tombstones), so probe lengths stay those of
 // a table that never had the erased entries. The table doubles above 5/8 full and never shrinks.
-// Not thread-safe: the cache's shard lock guards it.
+// Not thread-safe: the cache's shard lock guards it — except home_address(), which may be called
+// without the lock because it only computes an address to prefetch (the table's address and mask
+// are atomics for it; on x86 their relaxed loads and stores are the plain moves they were).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -21,10 +24,33 @@ class OpenIndex {
   template <typename Same>
   Node* find(std::uint64_t hash, Same&& same) const noexcept {
     if (slots_.empty()) return nullptr;
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    const std::size_t mask = mask_.load(std::memory_order_relaxed);
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& slot = slots_[i];
       if (slot.node == nullptr) return nullptr;
       if (slot.hash == hash && same(*slot.node)) return slot.node;
+    }
+  }
+
+  // Where `hash`'s probe starts, for __builtin_prefetch only: safe without the lock, but the table
+  // may be replaced meanwhile, so the address may be stale or freed — never read through it.
+  const void* home_address(std::uint64_t hash) const noexcept {
+    const auto base = reinterpret_cast<std::uintptr_t>(data_.load(std::memory_order_relaxed));
+    return reinterpret_cast<const void*>(base + (hash & mask_.load(std::memory_order_relaxed)) *
+                                                    sizeof(Slot));
+  }
+
+  // Prefetches the first `lines` cache lines of every node in `hash`'s probe run filed under
+  // `hash` (the lock is held: the run's slots are read).
+  void prefetch_nodes(std::uint64_t hash, int lines) const noexcept {
+    if (slots_.empty()) return;
+    const std::size_t mask = mask_.load(std::memory_order_relaxed);
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.node == nullptr) return;
+      if (slot.hash != hash) continue;
+      const auto* bytes = reinterpret_cast<const char*>(slot.node);
+      for (int line = 0; line < lines; ++line) __builtin_prefetch(bytes + 64 * line);
     }
   }
 
@@ -38,18 +64,19 @@ class OpenIndex {
   // Removes `node`, which is under `hash`. False when it is not in the table.
   bool erase(std::uint64_t hash, const Node* node) noexcept {
     if (slots_.empty()) return false;
-    std::size_t hole = hash & mask_;
+    const std::size_t mask = mask_.load(std::memory_order_relaxed);
+    std::size_t hole = hash & mask;
     while (slots_[hole].node != node) {
       if (slots_[hole].node == nullptr) return false;
-      hole = (hole + 1) & mask_;
+      hole = (hole + 1) & mask;
     }
     // Backward shift: move each later slot of the run into the hole when its home is not
     // between the hole and it (cyclically), so every slot stays reachable from its home.
-    for (std::size_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
+    for (std::size_t next = (hole + 1) & mask;; next = (next + 1) & mask) {
       Slot& slot = slots_[next];
       if (slot.node == nullptr) break;
-      const std::size_t home = slot.hash & mask_;
-      const bool reachable_past_hole = ((next - home) & mask_) < ((next - hole) & mask_);
+      const std::size_t home = slot.hash & mask;
+      const bool reachable_past_hole = ((next - home) & mask) < ((next - hole) & mask);
       if (reachable_past_hole) continue;
       slots_[hole] = slot;
       hole = next;
@@ -76,22 +103,26 @@ class OpenIndex {
   };
 
   void place(std::uint64_t hash, Node* node) noexcept {
-    std::size_t i = hash & mask_;
-    while (slots_[i].node != nullptr) i = (i + 1) & mask_;
+    const std::size_t mask = mask_.load(std::memory_order_relaxed);
+    std::size_t i = hash & mask;
+    while (slots_[i].node != nullptr) i = (i + 1) & mask;
     slots_[i] = Slot{hash, node};
   }
 
   void grow(std::size_t size) {
     std::vector<Slot> old(size);
     old.swap(slots_);
-    mask_ = size - 1;
+    mask_.store(size - 1, std::memory_order_relaxed);
+    data_.store(slots_.data(), std::memory_order_relaxed);
     for (const Slot& slot : old) {
       if (slot.node != nullptr) place(slot.hash, slot.node);
     }
   }
 
   std::vector<Slot> slots_;
-  std::size_t mask_ = 0;
+  // slots_'s size - 1 and its data, readable without the lock (home_address()).
+  std::atomic<std::size_t> mask_ = 0;
+  std::atomic<const Slot*> data_ = nullptr;
   std::size_t used_ = 0;
 };
 

@@ -72,6 +72,25 @@ std::optional<Record> read_record(Bytes packet, std::size_t offset, Section sect
   return record;
 }
 
+std::optional<QuestionHint> question_hint(Bytes packet) noexcept {
+  if (packet.size() < kHeaderSize) return std::nullopt;
+  const std::uint8_t* h = packet.data();
+  if ((h[2] & 0xf8) != 0 || read_u16(h + 4) != 1 || read_u16(h + 6) != 0 || read_u16(h + 8) != 0 ||
+      read_u16(h + 10) > 1) {
+    return std::nullopt;
+  }
+  const std::optional<Question> question = read_question(packet, kHeaderSize);
+  if (!question) return std::nullopt;
+  QuestionHint hint{*question, false, (h[3] & 0x10) != 0};
+  // An OPT's TTL field: extended RCODE, version, then the flags whose top bit is DO (RFC 6891).
+  const std::size_t opt = question->end;
+  if (read_u16(h + 10) == 1 && packet.size() >= opt + 11 && h[opt] == 0 &&
+      read_u16(h + opt + 1) == qtype::kOpt) {
+    hint.do_bit = (h[opt + 7] & 0x80) != 0;
+  }
+  return hint;
+}
+
 ParsedQuery parse_query(Bytes packet) noexcept {
   ParsedQuery parsed;
   const auto header = read_header(packet);

@@ -76,6 +76,19 @@ struct ParsedQuery {
 // bounds-checked (a query may carry them) but otherwise ignored. More than one OPT is kMalformed.
 ParsedQuery parse_query(Bytes packet) noexcept;
 
+// The question of a plain query read without parse_query's checks, for a cache prefetch before
+// the query is parsed (server/lookup_prefetch.h): the header of a query (QR clear, opcode QUERY)
+// with QDCOUNT 1, no answer or authority records and at most one additional record; the DO bit
+// when that record is an OPT right after the question. nullopt for anything else. A hint, never a
+// verdict — but whenever parse_query accepts the same packet, the hint has its question, DO bit
+// and CD bit (tests/fuzz/dns_query_fuzz.cc checks it).
+struct QuestionHint {
+  Question question;
+  bool do_bit = false;
+  bool cd_bit = false;
+};
+std::optional<QuestionHint> question_hint(Bytes packet) noexcept;
+
 // Walks every RR after the question section(s), calling `visit(const Record&)` for each; returns
 // false (having called visit for a prefix) when any record overruns the packet or has a bad name,
 // or when the counts in the header exceed the records present. Trailing bytes after the last

@@ -23,6 +23,7 @@ void add_udp(UdpCounters& sum, const UdpCounters& c) noexcept {
   sum.truncated += c.truncated;
   sum.backlog_drops += c.backlog_drops;
   sum.batches += c.batches;
+  sum.busy_entries += c.busy_entries;
 }
 
 }  // namespace

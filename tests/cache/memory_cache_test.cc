@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "cache/response_fixtures.h"
 #include "dns/message.h"
@@ -122,6 +124,43 @@ TEST_F(MemoryCacheTest, NegativeEntriesAreCachedAndCountedSeparately) {
   EXPECT_EQ(hit->kind, EntryKind::kDenial);
   EXPECT_EQ(cache.counters().entries_denial, 1u);
   EXPECT_EQ(cache.counters().entries_success, 0u);
+}
+
+TEST_F(MemoryCacheTest, PrefetchingWhileAnotherThreadFillsEvictsAndErasesIsSafe) {
+  // A listener prefetches without the shard lock (the slot's address) and then under a try-lock
+  // (the entries) while another loop inserts: the index grows, entries are evicted and freed,
+  // slots shift. Nothing may be read that is gone (ASan and TSan builds run this too), and the
+  // prefetches change nothing.
+  MemoryCacheOptions options;
+  options.success_capacity = 3000;
+  options.shards = 2;
+  MemoryCache cache(options, clock_);
+  const Entry answer = entry(a_response(false));
+  std::vector<CacheKey> keys;
+  for (int i = 0; i < 6000; ++i) {
+    std::string name = "n";
+    name += std::to_string(i);
+    name += ".example.com";
+    keys.push_back(key_for(query_for(name.c_str())));
+  }
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (const CacheKey& key : keys) cache.insert(key, answer);  // grows, then evicts
+    cache.erase_if([](std::string_view key) { return key.size() % 2 == 0; });
+    done = true;
+  });
+  std::uint64_t prefetched = 0;
+  while (!done) {
+    for (std::size_t i = 0; i < keys.size(); i += 7) {
+      cache.prefetch_entry(cache.prefetch_slot(keys[i]));
+      ++prefetched;
+    }
+  }
+  writer.join();
+  EXPECT_GT(prefetched, 0u);
+  EXPECT_EQ(cache.counters().hits, 0u);
+  EXPECT_EQ(cache.counters().misses, 0u);
+  EXPECT_LE(cache.size(), 3000u);
 }
 
 TEST_F(MemoryCacheTest, EvictsLeastRecentlyUsedAtCapacity) {

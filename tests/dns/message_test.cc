@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <random>
 #include <vector>
 
 #include "packet_builder.h"
@@ -262,6 +264,90 @@ TEST(SetRcode, ChangesOnlyTheRcodeBits) {
   EXPECT_EQ(packet[3], 0xf3);
   set_id(packet, 0xabcd);
   EXPECT_EQ(read_u16(packet.data()), 0xabcd);
+}
+
+// question_hint: the listener's look at a question before parse_query (prefetching).
+TEST(QuestionHint, ReadsAPlainQueryAsParseQueryDoes) {
+  PacketBuilder b;
+  b.header(7, kRdFlag | flag::kCd, 1, 0, 0, 1).question("WwW.Example.com", qtype::kAaaa);
+  b.opt(1232, 0x00008000);  // DO
+  const std::vector<std::uint8_t> with_do = b.bytes();
+  const std::optional<QuestionHint> hint = question_hint(with_do);
+  ASSERT_TRUE(hint);
+  EXPECT_EQ(hint->question.name.offset, 12u);
+  EXPECT_EQ(hint->question.name.full_len, 17u);
+  EXPECT_EQ(hint->question.qtype, qtype::kAaaa);
+  EXPECT_EQ(hint->question.qclass, kClassIn);
+  EXPECT_TRUE(hint->do_bit);
+  EXPECT_TRUE(hint->cd_bit);
+
+  PacketBuilder plain;
+  plain.header(8, kRdFlag, 1, 0, 0, 0).question("example.com", qtype::kA);
+  const auto no_opt = question_hint(plain.bytes());
+  ASSERT_TRUE(no_opt);
+  EXPECT_FALSE(no_opt->do_bit);
+  EXPECT_FALSE(no_opt->cd_bit);
+  EXPECT_EQ(no_opt->question.end, plain.size());
+
+  PacketBuilder edns;
+  edns.header(9, kRdFlag, 1, 0, 0, 1).question("example.com", qtype::kA).opt(4096);
+  const auto without_do = question_hint(edns.bytes());
+  ASSERT_TRUE(without_do);
+  EXPECT_FALSE(without_do->do_bit);
+}
+
+TEST(QuestionHint, NothingForAResponseAnotherOpcodeOrOtherRecords) {
+  const auto build = [](std::uint16_t flags, std::uint16_t qd, std::uint16_t an, std::uint16_t ns,
+                        std::uint16_t ar) {
+    PacketBuilder b;
+    b.header(1, flags, qd, an, ns, ar).question("example.com", qtype::kA);
+    return b.bytes();
+  };
+  EXPECT_TRUE(question_hint(build(kRdFlag, 1, 0, 0, 0)));
+  EXPECT_FALSE(question_hint(build(flag::kQr, 1, 0, 0, 0)));
+  EXPECT_FALSE(question_hint(build(4 << 11, 1, 0, 0, 0)));  // NOTIFY
+  EXPECT_FALSE(question_hint(build(kRdFlag, 2, 0, 0, 0)));
+  EXPECT_FALSE(question_hint(build(kRdFlag, 1, 1, 0, 0)));
+  EXPECT_FALSE(question_hint(build(kRdFlag, 1, 0, 1, 0)));
+  EXPECT_FALSE(question_hint(build(kRdFlag, 1, 0, 0, 2)));
+  std::vector<std::uint8_t> cut = build(kRdFlag, 1, 0, 0, 0);
+  for (std::size_t size = 0; size < cut.size(); ++size) {
+    EXPECT_FALSE(question_hint(Bytes(cut.data(), size))) << size;
+  }
+}
+
+TEST(QuestionHint, AgreesWithParseQueryWheneverBothReadAQuestion) {
+  // Random changes to well-formed queries: wherever parse_query accepts the result and the hint
+  // gives one, they name the same question and bits (the fuzz target checks the same, longer).
+  std::vector<std::vector<std::uint8_t>> seeds;
+  for (const std::uint32_t ttl : {0u, 0x00008000u}) {
+    PacketBuilder b;
+    b.header(3, kRdFlag, 1, 0, 0, 1).question("a.Example.org", qtype::kTxt).opt(1232, ttl);
+    seeds.push_back(b.bytes());
+  }
+  PacketBuilder plain;
+  plain.header(4, kRdFlag | flag::kCd, 1, 0, 0, 0).question("x.y", qtype::kA);
+  seeds.push_back(plain.bytes());
+  std::mt19937 random(20261202);
+  int compared = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::uint8_t> packet = seeds[random() % seeds.size()];
+    for (int flips = 1 + static_cast<int>(random() % 3); flips > 0; --flips) {
+      packet[random() % packet.size()] = static_cast<std::uint8_t>(random());
+    }
+    if (random() % 4 == 0) packet.resize(random() % (packet.size() + 1));
+    const std::optional<QuestionHint> hint = question_hint(packet);
+    const ParsedQuery parsed = parse_query(packet);
+    if (!hint || parsed.error != QueryError::kNone) continue;
+    ++compared;
+    const QueryView& q = parsed.query;
+    ASSERT_EQ(hint->question.name.full_len, q.question.name.full_len);
+    ASSERT_EQ(hint->question.qtype, q.question.qtype);
+    ASSERT_EQ(hint->question.qclass, q.question.qclass);
+    ASSERT_EQ(hint->do_bit, q.opt && q.opt->do_bit) << round;
+    ASSERT_EQ(hint->cd_bit, q.header.cd());
+  }
+  EXPECT_GT(compared, 1000);
 }
 
 }  // namespace

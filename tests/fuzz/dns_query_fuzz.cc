@@ -1,5 +1,6 @@
 // Fuzz target: a client's bytes through everything the server does with them before the cache:
-// parse_query, error replies, UDP limits, truncation and the question's name functions.
+// parse_query, the prefetch hint, error replies, UDP limits, truncation and the question's name
+// functions.
 // Built as a libFuzzer binary under clang; dns_test compiles it too and replays the seeds.
 #include <array>
 #include <cstddef>
@@ -85,9 +86,25 @@ void check_truncation(Bytes packet, const ParsedQuery& parsed) {
 
 }  // namespace
 
+// The listener's prefetch hint, read without parse_query's checks, names the question, DO bit
+// and CD bit that parse_query finds whenever it accepts the packet.
+void check_question_hint(Bytes packet, const ParsedQuery& parsed) {
+  const std::optional<QuestionHint> hint = question_hint(packet);
+  if (!hint || parsed.error != QueryError::kNone) return;
+  const QueryView& query = parsed.query;
+  HOLDFAST_FUZZ_CHECK(hint->question.name.offset == query.question.name.offset);
+  HOLDFAST_FUZZ_CHECK(hint->question.name.wire_len == query.question.name.wire_len);
+  HOLDFAST_FUZZ_CHECK(hint->question.name.full_len == query.question.name.full_len);
+  HOLDFAST_FUZZ_CHECK(hint->question.qtype == query.question.qtype);
+  HOLDFAST_FUZZ_CHECK(hint->question.qclass == query.question.qclass);
+  HOLDFAST_FUZZ_CHECK(hint->do_bit == (query.opt && query.opt->do_bit));
+  HOLDFAST_FUZZ_CHECK(hint->cd_bit == query.header.cd());
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const Bytes packet(data, size);
   const ParsedQuery parsed = parse_query(packet);
+  check_question_hint(packet, parsed);
   check_error_reply(packet, parsed, std::nullopt);
   check_error_reply(packet, parsed, ede::kNoReachableAuthority);
   if (parsed.error != QueryError::kNone) return 0;

@@ -26,35 +26,9 @@
 namespace holdfast::server {
 namespace {
 
+using testing::CachedZone;
 using testing::query_for;
 using testing::Replies;
-
-// A zone with a cache, routed for "example.", and a way to put answers in it.
-class CachedZone {
- public:
-  explicit CachedZone(const Clock& clock) : clock_(clock), router_("dns://127.0.0.1:53") {
-    block_.zones = {"example."};
-    cache::MemoryCacheOptions options;
-    options.max_stale_seconds = 86'400;
-    zone_.block = &block_;
-    zone_.name = "example.:53";
-    zone_.cache = std::make_shared<cache::MemoryCache>(options, clock_);
-    router_.add(&zone_);
-  }
-  // An answer for `name` stored `ago` seconds ago with `ttl`.
-  void put(const char* name, std::uint32_t ttl, std::int64_t ago = 0) {
-    testing::cache_answer(zone_, clock_, name, 7, ttl, ago);
-  }
-  config::ServerBlock& block() { return block_; }
-  Zone& zone() { return zone_; }
-  const Router& router() const { return router_; }
-
- private:
-  const Clock& clock_;
-  config::ServerBlock block_;
-  Zone zone_;
-  Router router_;
-};
 
 class HitPathTest : public ::testing::Test {
  protected:
