@@ -35,9 +35,11 @@ class OpenIndex {
   // Where `hash`'s probe starts, for __builtin_prefetch only: safe without the lock, but the table
   // may be replaced meanwhile, so the address may be stale or freed — never read through it.
   const void* home_address(std::uint64_t hash) const noexcept {
+    // Integer arithmetic: the table may be smaller than the mask or freed by now, and pointer
+    // arithmetic past an array is undefined where an integer is only an integer.
     const auto base = reinterpret_cast<std::uintptr_t>(data_.load(std::memory_order_relaxed));
-    return reinterpret_cast<const void*>(base + (hash & mask_.load(std::memory_order_relaxed)) *
-                                                    sizeof(Slot));
+    const std::uintptr_t at = base + (hash & mask_.load(std::memory_order_relaxed)) * sizeof(Slot);
+    return reinterpret_cast<const void*>(at);  // NOLINT(performance-no-int-to-ptr): see above
   }
 
   // Prefetches the first `lines` cache lines of every node in `hash`'s probe run filed under
@@ -50,7 +52,7 @@ class OpenIndex {
       if (slot.node == nullptr) return;
       if (slot.hash != hash) continue;
       const auto* bytes = reinterpret_cast<const char*>(slot.node);
-      for (int line = 0; line < lines; ++line) __builtin_prefetch(bytes + 64 * line);
+      for (std::ptrdiff_t line = 0; line < lines; ++line) __builtin_prefetch(bytes + 64 * line);
     }
   }
 
