@@ -13,6 +13,7 @@ CacheKey::CacheKey(dns::Bytes packet, const dns::Question& question, KeyBits bit
   dns::write_u16(p + 2, question.qclass);
   p[4] = static_cast<std::uint8_t>((bits.do_bit ? 1 : 0) | (bits.cd_bit ? 2 : 0));
   size_ = static_cast<std::uint16_t>(name_len_ + 5);
+  hash_ = StringHash{}(view());
 }
 
 std::optional<CacheKey> CacheKey::from_stored(std::string_view stored) noexcept {
@@ -30,6 +31,7 @@ std::optional<CacheKey> CacheKey::from_stored(std::string_view stored) noexcept 
   std::memcpy(key.bytes_.data(), stored.data(), stored.size());
   key.name_len_ = static_cast<std::uint16_t>(name_len);
   key.size_ = static_cast<std::uint16_t>(stored.size());
+  key.hash_ = StringHash{}(key.view());
   return key;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/string_hash.h"
 #include "dns/message.h"
 
 namespace holdfast::cache {
@@ -27,6 +28,9 @@ class CacheKey {
   std::string_view view() const noexcept {
     return {reinterpret_cast<const char*>(bytes_.data()), size_};
   }
+  // StringHash of view(), computed once when the key is built: the listener's prefetch and the
+  // lookup of the same key share it (server/lookup_prefetch.h).
+  std::uint64_t hash() const noexcept { return hash_; }
   // The lower-cased wire name: the first part of the key.
   dns::Bytes name() const noexcept { return {bytes_.data(), name_len_}; }
   std::uint16_t qtype() const noexcept;
@@ -37,6 +41,7 @@ class CacheKey {
   std::array<std::uint8_t, dns::kMaxNameWireLen + 5> bytes_;
   std::uint16_t size_ = 0;
   std::uint16_t name_len_ = 0;
+  std::uint64_t hash_ = 0;
 };
 
 }  // namespace holdfast::cache

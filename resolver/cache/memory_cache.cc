@@ -115,7 +115,7 @@ bool MemoryCache::is_usable(std::int64_t stored_at, std::uint32_t ttl, EntryKind
 std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes out, StaleUse stale,
                                        std::uint32_t stale_ttl) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  const std::uint64_t hash = hash_of(key.view());
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   Node* node = shard.find(key.view(), hash);
@@ -128,7 +128,7 @@ std::optional<Hit> MemoryCache::lookup(const CacheKey& key, dns::MutableBytes ou
 
 std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept {
   const std::int64_t now = clock_.wall_seconds();
-  const std::uint64_t hash = hash_of(key.view());
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   Node* node = shard.find(key.view(), hash);
@@ -142,10 +142,9 @@ std::optional<Hit> MemoryCache::lookup_fresh(const CacheKey& key, dns::MutableBy
   return hit_locked(shard, node, now, out, StaleUse::kFreshOnly, 0);
 }
 
-std::uint64_t MemoryCache::prefetch_slot(const CacheKey& key) const noexcept {
-  const std::uint64_t hash = hash_of(key.view());
+void MemoryCache::prefetch_slot(const CacheKey& key) const noexcept {
+  const std::uint64_t hash = key.hash();
   __builtin_prefetch(shard_for(hash).index.home_address(hash));
-  return hash;
 }
 
 void MemoryCache::prefetch_entry(std::uint64_t hash) const noexcept {
@@ -220,7 +219,7 @@ bool MemoryCache::count_hit_for_prefetch(Node& node, std::int64_t now,
 void MemoryCache::insert(const CacheKey& key, const Entry& entry) {
   if (entry.kind == EntryKind::kUncacheable) return;
   const std::int64_t now = clock_.wall_seconds();
-  const std::uint64_t hash = hash_of(key.view());
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   insert_locked(shard, key, hash, entry, now);
@@ -230,7 +229,7 @@ std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, const Ent
                                                   dns::MutableBytes out, StaleUse stale,
                                                   std::uint32_t stale_ttl) {
   const std::int64_t now = clock_.wall_seconds();
-  const std::uint64_t hash = hash_of(key.view());
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   Node* node = nullptr;
@@ -248,7 +247,7 @@ std::optional<Hit> MemoryCache::insert_and_lookup(const CacheKey& key, const Ent
 bool MemoryCache::insert_if_absent(const CacheKey& key, const Entry& entry) {
   if (entry.kind == EntryKind::kUncacheable) return false;
   const std::int64_t now = clock_.wall_seconds();
-  const std::uint64_t hash = hash_of(key.view());
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.find(key.view(), hash) != nullptr) return false;

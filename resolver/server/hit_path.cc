@@ -9,6 +9,7 @@
 #include "cache/cache_key.h"
 #include "dns/message.h"
 #include "server/local_answers.h"
+#include "server/lookup_prefetch.h"
 #include "server/reply_finish.h"
 #include "server/router.h"
 
@@ -44,6 +45,11 @@ void HitPath::add_listener(const ReplySink* sink, std::uint32_t slot) {
 }
 
 void HitPath::handle(dns::Bytes packet, const ClientRef& client) noexcept {
+  handle_hinted(packet, client, nullptr);
+}
+
+void HitPath::handle_hinted(dns::Bytes packet, const ClientRef& client,
+                            const LookupHint* hint) noexcept {
   ++counters_.queries;
   const dns::ParsedQuery parsed = dns::parse_query(packet);
   // The owner answers errors, counts what it drops and writes the per-query debug log.
@@ -54,8 +60,14 @@ void HitPath::handle(dns::Bytes packet, const ClientRef& client) noexcept {
   }
   const dns::QueryView& query = parsed.query;
   const bool do_bit = query.opt && query.opt->do_bit;
-  const cache::CacheKey key(packet, query.question, {do_bit, query.header.cd()});
-  const Zone* zone = client.router->route(key.name());
+  // The listener's prefetch built and routed this key already when it read the same question.
+  const bool hinted = hint != nullptr && hint->router == client.router &&
+                      hint->matches(query.question, do_bit, query.header.cd());
+  std::optional<cache::CacheKey> built;
+  const cache::CacheKey& key =
+      hinted ? hint->key
+             : built.emplace(packet, query.question, cache::KeyBits{do_bit, query.header.cd()});
+  const Zone* zone = hinted ? hint->zone : client.router->route(key.name());
   if (needs_owner(zone, query) ||
       (zone->local_clients_only && !local_clients_.contains(client.peer, clock_))) {
     hand_off(HandoffMessage::Kind::kQuery, packet, client);

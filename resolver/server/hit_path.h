@@ -45,6 +45,8 @@ class HitPath final : public QueryHandler {
   // Replies of queries from `sink` are sent through it; its hand-offs name `slot`.
   void add_listener(const ReplySink* sink, std::uint32_t slot);
   void handle(dns::Bytes packet, const ClientRef& client) noexcept override;
+  void handle_hinted(dns::Bytes packet, const ClientRef& client,
+                     const LookupHint* hint) noexcept override;
 
   const HitPathCounters& counters() const noexcept { return counters_; }
   const std::vector<WorkerRequests>& requests() const noexcept { return requests_; }

@@ -24,20 +24,35 @@ std::optional<cache::CacheKey> key_hint(dns::Bytes packet) noexcept {
   return key;
 }
 
-void prefetch_lookups(std::span<const dns::Bytes> packets, const Router* router) noexcept {
-  if (router == nullptr) return;
+void prefetch_lookups(std::span<const dns::Bytes> packets, const Router* router,
+                      std::span<std::optional<LookupHint>> hints) noexcept {
   struct Pending {
     const cache::MemoryCache* cache;
     std::uint64_t hash;
   };
   std::array<Pending, kMaxBatch> pending;
   std::size_t count = 0;
-  for (const dns::Bytes packet : packets.first(std::min(packets.size(), kMaxBatch))) {
-    const std::optional<cache::CacheKey> key = key_hint(packet);
-    if (!key) continue;
-    const Zone* zone = router->route(key->name());
+  packets = packets.first(std::min(packets.size(), kMaxBatch));
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    std::optional<LookupHint>* hint = i < hints.size() ? &hints[i] : nullptr;
+    if (hint != nullptr) hint->reset();
+    if (router == nullptr) continue;
+    const std::optional<dns::QuestionHint> question = dns::question_hint(packets[i]);
+    if (!question) continue;
+    // Built in place: a key is 270 bytes.
+    std::optional<cache::CacheKey> own;
+    const cache::CacheKey* key = nullptr;
+    const cache::KeyBits bits{question->do_bit, question->cd_bit};
+    if (hint != nullptr) {
+      key = &hint->emplace(packets[i], *question, router).key;
+    } else {
+      key = &own.emplace(packets[i], question->question, bits);
+    }
+    Zone* zone = router->route(key->name());
+    if (hint != nullptr) (*hint)->zone = zone;
     if (zone == nullptr || !zone->cache) continue;
-    pending[count++] = {zone->cache.get(), zone->cache->prefetch_slot(*key)};
+    zone->cache->prefetch_slot(*key);
+    pending[count++] = {zone->cache.get(), key->hash()};
   }
   // By now the first slots have arrived: their entries next.
   for (std::size_t i = 0; i < count; ++i) pending[i].cache->prefetch_entry(pending[i].hash);

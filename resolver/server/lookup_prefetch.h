@@ -17,7 +17,29 @@ namespace holdfast::server {
 // parse_query accepts it; nullopt when the packet is not a plain query.
 std::optional<cache::CacheKey> key_hint(dns::Bytes packet) noexcept;
 
+// What the prefetch read of one packet: its question, key (with its hash) and zone. The pipeline
+// uses the key and zone instead of building and routing them again when parse_query finds the
+// same question and bits (matches()); valid while the listener handles the batch.
+struct LookupHint {
+  LookupHint(dns::Bytes packet, const dns::QuestionHint& hint, const Router* by) noexcept
+      : question(hint), key(packet, hint.question, {hint.do_bit, hint.cd_bit}), router(by) {}
+
+  dns::QuestionHint question;
+  cache::CacheKey key;
+  const Router* router = nullptr;  // that routed the key
+  Zone* zone = nullptr;            // the router's zone for the key, null for none
+
+  bool matches(const dns::Question& q, bool do_bit, bool cd_bit) const noexcept {
+    return question.question.name.offset == q.name.offset &&
+           question.question.name.full_len == q.name.full_len &&
+           question.question.qtype == q.qtype && question.question.qclass == q.qclass &&
+           question.do_bit == do_bit && question.cd_bit == cd_bit;
+  }
+};
+
 // For every packet's key_hint, routed by `router`: the index slot first, then the entry.
-void prefetch_lookups(std::span<const dns::Bytes> packets, const Router* router) noexcept;
+// hints[i] (when hints is not empty; as many as packets) gets packet i's LookupHint or nullopt.
+void prefetch_lookups(std::span<const dns::Bytes> packets, const Router* router,
+                      std::span<std::optional<LookupHint>> hints = {}) noexcept;
 
 }  // namespace holdfast::server

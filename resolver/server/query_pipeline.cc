@@ -14,6 +14,7 @@
 #include "dns/header.h"
 #include "dns/reply.h"
 #include "dns/rr_text.h"
+#include "server/lookup_prefetch.h"
 #include "server/reply_finish.h"
 #include "upstream/forwarder.h"
 
@@ -94,6 +95,11 @@ PipelineCounters QueryPipeline::take_counters() noexcept {
 }
 
 void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept {
+  handle_hinted(packet, client, nullptr);
+}
+
+void QueryPipeline::handle_hinted(dns::Bytes packet, const ClientRef& client,
+                                  const LookupHint* hint) noexcept {
   ++(client.transport == Transport::kUdp ? counters_.queries_udp : counters_.queries_tcp);
   const dns::ParsedQuery parsed = dns::parse_query(packet);
   switch (parsed.error) {
@@ -129,8 +135,14 @@ void QueryPipeline::handle(dns::Bytes packet, const ClientRef& client) noexcept 
     return;
   }
   const bool do_bit = query.opt && query.opt->do_bit;
-  const cache::CacheKey key(packet, query.question, {do_bit, query.header.cd()});
-  Zone* zone = client.router ? client.router->route(key.name()) : nullptr;
+  // The listener's prefetch built and routed this key already when it read the same question.
+  const bool hinted = hint != nullptr && hint->router == client.router &&
+                      hint->matches(query.question, do_bit, query.header.cd());
+  std::optional<cache::CacheKey> built;
+  const cache::CacheKey& key =
+      hinted ? hint->key
+             : built.emplace(packet, query.question, cache::KeyBits{do_bit, query.header.cd()});
+  Zone* zone = hinted ? hint->zone : (client.router ? client.router->route(key.name()) : nullptr);
   const std::uint16_t qtype = query.question.qtype;
   if (zone != nullptr && zone->local_clients_only &&
       !local_clients_.contains(client.peer, clock_)) {

@@ -93,6 +93,8 @@ class QueryPipeline final : public QueryHandler,
   // Handles one query; the reply goes to client.sink now or when the upstream answers.
   // `packet` is only read during the call.
   void handle(dns::Bytes packet, const ClientRef& client) noexcept override;
+  void handle_hinted(dns::Bytes packet, const ClientRef& client,
+                     const LookupHint* hint) noexcept override;
 
   // A worker loop answered `packet` from the cache and found its entry due for a prefetch
   // (server/hit_path.h): refreshed here, where the flights and limits are, as a hit here would be.

@@ -93,6 +93,7 @@ struct UdpListener::Buffers {
   std::array<iovec, kBatch> iovecs;
   std::array<mmsghdr, kBatch> messages;
   std::array<dns::Bytes, kBatch> packets;  // the batch's datagrams, for prefetch_lookups
+  std::array<std::optional<LookupHint>, kBatch> hints;  // what it read of each
   // The replies of the current batch, sent with one sendmmsg.
   std::array<Outgoing, kBatch> replies;
   std::array<std::array<std::uint8_t, kControlBytes>, kBatch> reply_controls;
@@ -230,13 +231,14 @@ bool UdpListener::receive_batches(int max_rounds) noexcept {
     const int count = ::recvmmsg(fd_, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (count <= 0) return true;  // EAGAIN: drained (other errors: the next wake-up tells again)
     ++counters_.batches;
-    std::size_t packets = 0;
-    for (int i = 0; i < count; ++i) {
-      if (b.messages[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-      b.packets[packets++] = dns::Bytes(b.slots[i].data(), b.messages[i].msg_len);
+    const auto received = static_cast<std::size_t>(count);
+    for (std::size_t i = 0; i < received; ++i) {
+      const bool whole = (b.messages[i].msg_hdr.msg_flags & MSG_TRUNC) == 0;
+      b.packets[i] = whole ? dns::Bytes(b.slots[i].data(), b.messages[i].msg_len) : dns::Bytes();
     }
     // Their cache lookups' misses overlap instead of coming one by one (lookup_prefetch.h).
-    prefetch_lookups(std::span(b.packets.data(), packets), router_);
+    prefetch_lookups(std::span(b.packets.data(), received), router_,
+                     std::span(b.hints.data(), received));
     const std::uint64_t now_ns = uv_hrtime();
     in_batch_ = true;
     for (int i = 0; i < count; ++i) {
@@ -253,7 +255,9 @@ bool UdpListener::receive_batches(int max_rounds) noexcept {
       client.received_ns = now_ns;
       std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
       if (wildcard_) client.local = local_address(h);
-      handler_.handle(dns::Bytes(b.slots[i].data(), b.messages[i].msg_len), client);
+      const std::optional<LookupHint>& hint = b.hints[static_cast<std::size_t>(i)];
+      handler_.handle_hinted(b.packets[static_cast<std::size_t>(i)], client,
+                             hint ? &*hint : nullptr);
     }
     in_batch_ = false;
     prepare_receive(static_cast<std::size_t>(count));

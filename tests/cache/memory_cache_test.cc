@@ -152,7 +152,8 @@ TEST_F(MemoryCacheTest, PrefetchingWhileAnotherThreadFillsEvictsAndErasesIsSafe)
   std::uint64_t prefetched = 0;
   while (!done) {
     for (std::size_t i = 0; i < keys.size(); i += 7) {
-      cache.prefetch_entry(cache.prefetch_slot(keys[i]));
+      cache.prefetch_slot(keys[i]);
+      cache.prefetch_entry(keys[i].hash());
       ++prefetched;
     }
   }

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "dns/message.h"
+#include "server/lookup_prefetch.h"
 #include "server/query_fixtures.h"
 #include "server/router.h"
 #include "server/udp_listener.h"
@@ -72,6 +74,22 @@ TEST_F(HitPathTest, AnswersAFreshHitForItsClient) {
   EXPECT_EQ(zone_.zone().cache->counters().hits, 1u);
   ASSERT_EQ(path_.requests().size(), 1u);
   EXPECT_EQ(path_.requests()[0].target, &zone_.router().metrics_for(&zone_.zone()));
+}
+
+TEST_F(HitPathTest, TakesTheKeyAndZoneOfAHintThatReadTheSameQuestion) {
+  zone_.put("www.example.", 300, 100);
+  const auto q = query_for(0xBEEF, "WwW.ExAmple.");
+  const std::optional<dns::QuestionHint> read = dns::question_hint(q);
+  ASSERT_TRUE(read);
+  LookupHint hint(q, *read, &zone_.router());
+  hint.zone = &zone_.zone();
+  path_.handle_hinted(q, client_, &hint);
+  EXPECT_EQ(replies_.sent.size(), 1u);
+  EXPECT_TRUE(handed().empty());
+  hint.zone = nullptr;  // used as it is: no zone, the owner's to answer
+  path_.handle_hinted(q, client_, &hint);
+  EXPECT_EQ(replies_.sent.size(), 1u);
+  EXPECT_EQ(handed().size(), 1u);
 }
 
 TEST_F(HitPathTest, HandsAMissToTheOwnerUncounted) {

@@ -14,7 +14,9 @@
 
 #include "base/clock.h"
 #include "cache/response_fixtures.h"
+#include "dns/message.h"
 #include "dns/packet_builder.h"
+#include "server/lookup_prefetch.h"
 #include "server/query_fixtures.h"
 #include "server/router.h"
 #include "server/scripted_upstream.h"
@@ -124,6 +126,39 @@ TEST_F(QueryPipelineTest, MissesForOneQuestionShareOneFlightAndEachClientGetsIts
   EXPECT_EQ(upstream_.asked.size(), 1U);
   ASSERT_EQ(replies_.sent.size(), 4U);
   EXPECT_EQ(address_octet(replies_.sent[3]), 7);
+}
+
+TEST_F(QueryPipelineTest, TakesTheKeyAndZoneOfAHintThatReadTheSameQuestion) {
+  testing::cache_answer(zone_, clock_, "h.example.", 9, 300, 0);
+  const auto q = query_for(301, "H.example.");
+  const std::optional<dns::QuestionHint> read = dns::question_hint(q);
+  ASSERT_TRUE(read);
+  // As the listener's prefetch leaves it: answered from the cache as without a hint.
+  LookupHint hint(q, *read, &router_);
+  hint.zone = &zone_;
+  pipeline_->handle_hinted(q, client_, &hint);
+  ASSERT_EQ(replies_.sent.size(), 1U);
+  EXPECT_EQ(address_octet(replies_.sent[0]), 9);
+  // Its zone is the one used (none: REFUSED), not routed again.
+  hint.zone = nullptr;
+  pipeline_->handle_hinted(q, client_, &hint);
+  ASSERT_EQ(replies_.sent.size(), 2U);
+  EXPECT_EQ(rcode_of(replies_.sent[1]), 5);
+  // A hint that read other bits (here CD) than parse_query is ignored: built and routed again.
+  dns::QuestionHint other = *read;
+  other.cd_bit = !other.cd_bit;
+  LookupHint stale(q, other, &router_);
+  stale.zone = nullptr;
+  pipeline_->handle_hinted(q, client_, &stale);
+  ASSERT_EQ(replies_.sent.size(), 3U);
+  EXPECT_EQ(address_octet(replies_.sent[2]), 9);
+  // So is one routed by another router.
+  Router elsewhere("dns://127.0.0.1:54");
+  LookupHint foreign(q, *read, &elsewhere);
+  pipeline_->handle_hinted(q, client_, &foreign);
+  ASSERT_EQ(replies_.sent.size(), 4U);
+  EXPECT_EQ(address_octet(replies_.sent[3]), 9);
+  EXPECT_TRUE(upstream_.asked.empty());
 }
 
 TEST_F(QueryPipelineTest, VerifyModeAnswersStaleWhenTheUpstreamIsSlowerThanTheClientsWait) {
