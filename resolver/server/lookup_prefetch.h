@@ -19,7 +19,8 @@ std::optional<cache::CacheKey> key_hint(dns::Bytes packet) noexcept;
 
 // What the prefetch read of one packet: its question, key (with its hash) and zone. The pipeline
 // uses the key and zone instead of building and routing them again when parse_query finds the
-// same question and bits (matches()); valid while the listener handles the batch.
+// same question and bits (matches()); valid while the listener handles the batch, and only for the
+// packet it was read from (matches() compares positions and bits, not the name's bytes).
 struct LookupHint {
   LookupHint(dns::Bytes packet, const dns::QuestionHint& hint, const Router* by) noexcept
       : question(hint), key(packet, hint.question, {hint.do_bit, hint.cd_bit}), router(by) {}
