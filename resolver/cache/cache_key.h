@@ -21,6 +21,10 @@ class CacheKey {
  public:
   // FORMAT: name (lower-cased, uncompressed wire) | QTYPE (2) | QCLASS (2) | bits (1).
   CacheKey(dns::Bytes packet, const dns::Question& question, KeyBits bits) noexcept;
+  // The key of a parsed query: its question, and its DO (from the OPT record) and CD bits.
+  CacheKey(dns::Bytes packet, const dns::QueryView& query) noexcept
+      : CacheKey(packet, query.question,
+                 KeyBits{query.opt && query.opt->do_bit, query.header.cd()}) {}
   // A key as the store holds it (view() of an earlier key); nullopt unless it is well formed:
   // labels of 1..63 bytes ending in the root within 255 bytes, then exactly 5 bytes.
   static std::optional<CacheKey> from_stored(std::string_view stored) noexcept;

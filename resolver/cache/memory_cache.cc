@@ -147,7 +147,8 @@ void MemoryCache::prefetch_slot(const CacheKey& key) const noexcept {
   __builtin_prefetch(shard_for(hash).index.home_address(hash));
 }
 
-void MemoryCache::prefetch_entry(std::uint64_t hash) const noexcept {
+void MemoryCache::prefetch_entry(const CacheKey& key) const noexcept {
+  const std::uint64_t hash = key.hash();
   Shard& shard = shard_for(hash);
   std::unique_lock lock(shard.mutex, std::try_to_lock);
   if (!lock.owns_lock()) return;

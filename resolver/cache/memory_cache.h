@@ -87,13 +87,13 @@ class MemoryCache {
   std::optional<Hit> lookup_fresh(const CacheKey& key, dns::MutableBytes out) noexcept;
 
   // Prefetching for a batch of lookups (a listener's recvmmsg batch): prefetch_slot() for every
-  // key first, then prefetch_entry() with each key's hash(), then the lookups. Their cache
+  // key first, then prefetch_entry() for each, then the lookups. Their cache
   // misses (the index slot, then the entry it points at) then overlap instead of following one
   // another. Hints only: nothing is read but the run of slots, nothing changes or is counted.
   // prefetch_slot takes no lock; prefetch_entry tries the shard's lock and gives up when it is
   // taken (a worker loop's hit in that shard: the prefetch is not worth waiting for).
   void prefetch_slot(const CacheKey& key) const noexcept;
-  void prefetch_entry(std::uint64_t hash) const noexcept;
+  void prefetch_entry(const CacheKey& key) const noexcept;
 
   // Stores an entry (kSuccess, kDenial or kServfail; others are ignored), replacing any entry
   // under the same key. A SERVFAIL never replaces a live or stale-servable answer.

@@ -60,14 +60,10 @@ void HitPath::handle_hinted(dns::Bytes packet, const ClientRef& client,
   }
   const dns::QueryView& query = parsed.query;
   const bool do_bit = query.opt && query.opt->do_bit;
-  // The listener's prefetch built and routed this key already when it read the same question.
-  const bool hinted = hint != nullptr && hint->router == client.router &&
-                      hint->matches(query.question, do_bit, query.header.cd());
-  std::optional<cache::CacheKey> built;
-  const cache::CacheKey& key =
-      hinted ? hint->key
-             : built.emplace(packet, query.question, cache::KeyBits{do_bit, query.header.cd()});
-  const Zone* zone = hinted ? hint->zone : client.router->route(key.name());
+  // Built and routed by the listener's prefetch already when it read the same question.
+  const RoutedKey routed(packet, query, client.router, hint);
+  const cache::CacheKey& key = routed.key();
+  const Zone* zone = routed.zone();
   if (needs_owner(zone, query) ||
       (zone->local_clients_only && !local_clients_.contains(client.peer, clock_))) {
     hand_off(HandoffMessage::Kind::kQuery, packet, client);

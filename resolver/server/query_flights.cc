@@ -161,9 +161,7 @@ void QueryPipeline::abandon_flights(Zone* zone) noexcept {
       waiter.client.sink->query_done(waiter.client);
       continue;
     }
-    const cache::CacheKey key(
-        packet, parsed.query.question,
-        {parsed.query.opt && parsed.query.opt->do_bit, parsed.query.header.cd()});
+    const cache::CacheKey key(packet, parsed.query);
     if (answer_from_cache(waiter, *zone, key, StaleReason::kUnreachable)) continue;
     ++counters_.servfail;
     reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, waiter.client, zone);
@@ -217,9 +215,7 @@ void QueryPipeline::on_refresh_timer() noexcept {
                           if (!zone.upstream->admit()) return Outcome::kRetrySoon;
                           const dns::ParsedQuery parsed = dns::parse_query(pending.upstream_query);
                           if (parsed.error != dns::QueryError::kNone) return Outcome::kDone;
-                          const cache::CacheKey key(pending.upstream_query, parsed.query.question,
-                                                    {parsed.query.opt && parsed.query.opt->do_bit,
-                                                     parsed.query.header.cd()});
+                          const cache::CacheKey key(pending.upstream_query, parsed.query);
                           ++counters_.refreshes;
                           start_flight(zone, key, std::move(pending.upstream_query), nullptr);
                           return Outcome::kDone;

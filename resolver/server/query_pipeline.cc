@@ -134,15 +134,10 @@ void QueryPipeline::handle_hinted(dns::Bytes packet, const ClientRef& client,
     send(client, len, &query, packet, nullptr, observe::Responder::kNone);
     return;
   }
-  const bool do_bit = query.opt && query.opt->do_bit;
-  // The listener's prefetch built and routed this key already when it read the same question.
-  const bool hinted = hint != nullptr && hint->router == client.router &&
-                      hint->matches(query.question, do_bit, query.header.cd());
-  std::optional<cache::CacheKey> built;
-  const cache::CacheKey& key =
-      hinted ? hint->key
-             : built.emplace(packet, query.question, cache::KeyBits{do_bit, query.header.cd()});
-  Zone* zone = hinted ? hint->zone : (client.router ? client.router->route(key.name()) : nullptr);
+  // Built and routed by the listener's prefetch already when it read the same question.
+  const RoutedKey routed(packet, query, client.router, hint);
+  const cache::CacheKey& key = routed.key();
+  Zone* zone = routed.zone();
   const std::uint16_t qtype = query.question.qtype;
   if (zone != nullptr && zone->local_clients_only &&
       !local_clients_.contains(client.peer, clock_)) {
@@ -307,8 +302,7 @@ void QueryPipeline::resume_after_store(Zone& zone, const Waiter& waiter) noexcep
     return;
   }
   const dns::QueryView& query = parsed.query;
-  const cache::CacheKey key(packet, query.question,
-                            {query.opt && query.opt->do_bit, query.header.cd()});
+  const cache::CacheKey key(packet, query);
   answer_or_forward(zone, key, packet, query, waiter.client, true);
 }
 
@@ -319,8 +313,7 @@ void QueryPipeline::prefetch(dns::Bytes packet, const ClientRef& client) noexcep
     return;
   }
   const dns::QueryView& query = parsed.query;
-  const cache::CacheKey key(packet, query.question,
-                            {query.opt && query.opt->do_bit, query.header.cd()});
+  const cache::CacheKey key(packet, query);
   Zone* zone = client.router->route(key.name());
   if (zone == nullptr || !zone->cache) return;
   try {

@@ -392,8 +392,7 @@ void UdpListener::close() noexcept {
   receiving_ = false;
   if (poll_.loop == nullptr) return;
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
-  drain_backlog();  // last chance for replies that wait
-  busy_ = false;
+  drain_backlog();  // last chance for replies that wait (and, not receiving, out of busy mode)
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* handle) noexcept {
     auto* self = static_cast<UdpListener*>(handle->data);

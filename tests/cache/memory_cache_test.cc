@@ -153,7 +153,7 @@ TEST_F(MemoryCacheTest, PrefetchingWhileAnotherThreadFillsEvictsAndErasesIsSafe)
   while (!done) {
     for (std::size_t i = 0; i < keys.size(); i += 7) {
       cache.prefetch_slot(keys[i]);
-      cache.prefetch_entry(keys[i].hash());
+      cache.prefetch_entry(keys[i]);
       ++prefetched;
     }
   }

@@ -1,6 +1,6 @@
 // Prefetching a batch's cache lookups (server/lookup_prefetch.h): the hint's key is the key the
-// lookup uses, and prefetching reads nothing it may not and changes nothing — no hit, miss or
-// recency — for queries cached, absent, unrouted or not plain.
+// lookup uses, each packet gets its own hint (or none), and prefetching changes nothing in the
+// cache — no hit, miss or insert — for queries cached, absent, unrouted or not plain.
 #include "server/lookup_prefetch.h"
 
 #include <gtest/gtest.h>
@@ -30,11 +30,11 @@ std::string numbered(const char* prefix, int n) {
 cache::CacheKey parsed_key(const std::vector<std::uint8_t>& query) {
   const dns::ParsedQuery parsed = dns::parse_query(query);
   EXPECT_EQ(parsed.error, dns::QueryError::kNone);
-  const bool do_bit = parsed.query.opt && parsed.query.opt->do_bit;
-  return cache::CacheKey(query, parsed.query.question, {do_bit, parsed.query.header.cd()});
+  return cache::CacheKey(query, parsed.query);
 }
 
-TEST(KeyHint, IsTheKeyTheLookupUses) {
+TEST(LookupHint, HasTheKeyTheLookupUsesAndMatchesItsOwnPacket) {
+  const Router router("dns://127.0.0.1:53");
   std::vector<std::vector<std::uint8_t>> queries;
   queries.push_back(query_for(1, "WwW.Example."));
   for (const std::uint16_t flags : {0x0100, 0x0110}) {  // RD; RD and CD
@@ -50,13 +50,14 @@ TEST(KeyHint, IsTheKeyTheLookupUses) {
     queries.push_back(plain.bytes());
   }
   for (const auto& query : queries) {
-    const std::optional<cache::CacheKey> hint = key_hint(query);
-    ASSERT_TRUE(hint);
-    EXPECT_EQ(hint->view(), parsed_key(query).view());
+    const std::optional<dns::QuestionHint> read = dns::question_hint(query);
+    ASSERT_TRUE(read);
+    const LookupHint hint(query, *read, &router);
+    EXPECT_EQ(hint.key.view(), parsed_key(query).view());
+    EXPECT_EQ(hint.key.hash(), parsed_key(query).hash());
+    EXPECT_TRUE(hint.matches(dns::parse_query(query).query));
+    EXPECT_EQ(hint.zone, nullptr);  // the router has no zone
   }
-  dns::testing::PacketBuilder notify;
-  notify.header(4, 4 << 11, 1, 0, 0, 0).question("example", dns::qtype::kSoa);
-  EXPECT_FALSE(key_hint(notify.bytes()));
 }
 
 TEST(PrefetchLookups, ChangesNothingInTheCache) {
@@ -69,10 +70,21 @@ TEST(PrefetchLookups, ChangesNothingInTheCache) {
   queries.push_back(query_for(3, "elsewhere.org."));  // no zone
   queries.push_back({0x12, 0x34});                    // not a query
   std::vector<dns::Bytes> packets(queries.begin(), queries.end());
+  std::vector<std::optional<LookupHint>> hints(packets.size());
   const cache::CacheCounters before = zone.zone().cache->counters();
 
-  prefetch_lookups(packets, &zone.router());
-  prefetch_lookups(packets, nullptr);  // a listener without zones
+  prefetch_lookups(packets, &zone.router(), hints);
+  for (std::size_t i = 0; i < 61; ++i) {  // cached or not, in the zone
+    ASSERT_TRUE(hints[i]) << i;
+    EXPECT_EQ(hints[i]->zone, &zone.zone());
+    EXPECT_EQ(hints[i]->key.view(), parsed_key(queries[i]).view());
+  }
+  ASSERT_TRUE(hints[61]);
+  EXPECT_EQ(hints[61]->zone, nullptr);  // routed nowhere
+  EXPECT_FALSE(hints[62]);              // not a query
+
+  prefetch_lookups(packets, nullptr, hints);  // a listener without zones: no hints left
+  for (const auto& hint : hints) EXPECT_FALSE(hint);
 
   const cache::CacheCounters after = zone.zone().cache->counters();
   EXPECT_EQ(after.hits, before.hits);

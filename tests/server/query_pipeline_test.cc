@@ -56,18 +56,11 @@ class QueryPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     uv_loop_init(&loop_);
-    block_.zones = {"example."};
-    cache::MemoryCacheOptions options;
-    options.max_stale_seconds = 86'400;
-    zone_.block = &block_;
-    zone_.name = "example.:53";
-    zone_.cache = std::make_shared<cache::MemoryCache>(options, clock_);
     zone_.stale.enabled = true;
     zone_.stale.verify = true;
     zone_.stale.client_timeout_ms = 400;
     zone_.stale.recheck_ms = 50;
     zone_.upstream = &upstream_;
-    router_.add(&zone_);
     pipeline_ = std::make_unique<QueryPipeline>(&loop_, clock_, PipelineOptions{});
     client_ = testing::loopback_client(replies_, router_);
   }
@@ -97,9 +90,9 @@ class QueryPipelineTest : public ::testing::Test {
 
   uv_loop_t loop_{};
   SystemClock clock_;
-  config::ServerBlock block_;
-  Zone zone_;
-  Router router_{"dns://127.0.0.1:53"};
+  testing::CachedZone cached_{clock_};  // "example.", its cache and router
+  Zone& zone_ = cached_.zone();
+  const Router& router_ = cached_.router();
   ScriptedUpstream upstream_;
   Replies replies_;
   ClientRef client_;
