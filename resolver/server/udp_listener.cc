@@ -110,13 +110,16 @@ UdpListener::UdpListener(uv_loop_t* loop, QueryHandler& handler, const Router& r
     : loop_(loop), handler_(handler), router_(&router), buffers_(std::make_unique<Buffers>()) {}
 
 UdpListener::~UdpListener() {
-  if (fd_ >= 0 && poll_.loop == nullptr) ::close(fd_);
+  if (fd_ >= 0 && poll_.loop == nullptr) {
+    if (member_ != nullptr) member_->retire();
+    ::close(fd_);
+  }
 }
 
 Result<void> UdpListener::bind(const std::string& host, std::uint16_t port, ListenMode mode) {
   sockaddr_storage addr{};
   if (auto ok = make_address(host, port, addr); !ok) return ok;
-  return bind_address(addr, mode);
+  return bind_address(addr, mode, std::make_shared<UdpGroup>());
 }
 
 Result<void> UdpListener::join(const UdpListener& owner) {
@@ -126,10 +129,11 @@ Result<void> UdpListener::join(const UdpListener& owner) {
     return fail("cannot join " + owner.name_ + ": it has no socket");
   }
   // The owner's socket set SO_REUSEPORT: this one joins its group (and gets no one else's).
-  return bind_address(addr, ListenMode::kTakeOver);
+  return bind_address(addr, ListenMode::kTakeOver, owner.group_);
 }
 
-Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode mode) {
+Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode mode,
+                                       std::shared_ptr<UdpGroup> group) {
   name_ = "udp " + format_address(reinterpret_cast<const sockaddr*>(&addr));
   auto socket = open_listen_socket(SocketKind::kUdp, addr, mode);
   if (!socket) return fail(socket.error().message);
@@ -153,6 +157,8 @@ Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode 
   poll_.data = this;
   uv_idle_init(loop_, &idle_);
   idle_.data = this;
+  group_ = std::move(group);
+  member_ = group_->add(fd_, uv_hrtime());
   receiving_ = true;
   update_poll();
   return {};
@@ -177,11 +183,16 @@ void UdpListener::update_poll() noexcept {
 void UdpListener::on_poll(int status, int events) noexcept {
   if (status < 0) return;
   if (events & UV_WRITABLE) drain_backlog();
-  if ((events & UV_READABLE) && receiving_ && !receive_batches(kBatchesPerWake)) enter_busy();
+  if ((events & UV_READABLE) && receiving_) {
+    const bool drained = receive_batches(kBatchesPerWake);
+    if (!help_group() && drained) return;
+    enter_busy();
+  }
 }
 
 void UdpListener::on_idle() noexcept {
-  if (!receiving_ || receive_batches(kBatchesPerWake)) leave_busy();
+  const bool drained = receive_batches(kBatchesPerWake);
+  if (!receiving_ || (!help_group() && drained)) leave_busy();
 }
 
 void UdpListener::enter_busy() noexcept {
@@ -220,51 +231,92 @@ void UdpListener::prepare_receive(std::size_t count) noexcept {
 }
 
 bool UdpListener::receive_batches(int max_rounds) noexcept {
+  for (int round = 0; round < max_rounds && receiving_; ++round) {
+    const std::size_t count = read_batch(fd_);
+    const bool full = count == kBatch;
+    const std::uint64_t now_ns = uv_hrtime();
+    if (member_ != nullptr) {
+      member_->last_read_ns.store(now_ns, std::memory_order_relaxed);
+      if (member_->backed_up.load(std::memory_order_relaxed) != full) {
+        member_->backed_up.store(full, std::memory_order_relaxed);
+      }
+    }
+    if (count == 0) return true;  // EAGAIN: drained (other errors: the next wake-up tells again)
+    answer_batch(count, now_ns);
+    if (!full) return true;  // the socket is empty
+  }
+  return !receiving_;
+}
+
+std::size_t UdpListener::read_batch(int fd) noexcept {
   Buffers& b = *buffers_;
   if (!receive_prepared_) {
     prepare_receive(kBatch);
     receive_prepared_ = true;
   }
-  for (int round = 0; round < max_rounds && receiving_; ++round) {
-    // Only the headers recvmmsg filled need resetting (prepare_receive() after each batch): at
-    // a few queries per wake-up, setting up all 64 again cost ~1,000 instructions a wake-up.
-    const int count = ::recvmmsg(fd_, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (count <= 0) return true;  // EAGAIN: drained (other errors: the next wake-up tells again)
-    ++counters_.batches;
-    const auto received = static_cast<std::size_t>(count);
-    for (std::size_t i = 0; i < received; ++i) {
-      const bool whole = (b.messages[i].msg_hdr.msg_flags & MSG_TRUNC) == 0;
-      b.packets[i] = whole ? dns::Bytes(b.slots[i].data(), b.messages[i].msg_len) : dns::Bytes();
+  // Only the headers recvmmsg filled need resetting (prepare_receive() after each batch): at a
+  // few queries per wake-up, setting up all 64 again cost ~1,000 instructions a wake-up.
+  const int count = ::recvmmsg(fd, b.messages.data(), kBatch, MSG_DONTWAIT, nullptr);
+  return count > 0 ? static_cast<std::size_t>(count) : 0;
+}
+
+bool UdpListener::help_group() noexcept {
+  if (!receiving_ || group_ == nullptr || group_->size() < 2) return false;
+  bool more = false;
+  const std::uint64_t now_ns = uv_hrtime();
+  for (std::size_t i = 0; i < group_->size(); ++i) {
+    UdpGroup::Member& other = (*group_)[i];
+    if (&other == member_) continue;
+    if (!other.backed_up.load(std::memory_order_relaxed) &&
+        now_ns - other.last_read_ns.load(std::memory_order_relaxed) < UdpGroup::kLookNs) {
+      continue;
     }
-    // Their cache lookups' misses overlap instead of coming one by one (lookup_prefetch.h).
-    prefetch_lookups(std::span(b.packets.data(), received), router_,
-                     std::span(b.hints.data(), received));
-    const std::uint64_t now_ns = uv_hrtime();
-    in_batch_ = true;
-    for (int i = 0; i < count; ++i) {
-      msghdr& h = b.messages[i].msg_hdr;
-      if (h.msg_flags & MSG_TRUNC) {
-        ++counters_.truncated;  // larger than any DNS query: drop
-        continue;
-      }
-      ++counters_.received;
-      ClientRef client;
-      client.transport = Transport::kUdp;
-      client.sink = this;
-      client.router = router_;
-      client.received_ns = now_ns;
-      std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
-      if (wildcard_) client.local = local_address(h);
-      const std::optional<LookupHint>& hint = b.hints[static_cast<std::size_t>(i)];
-      handler_.handle_hinted(b.packets[static_cast<std::size_t>(i)], client,
-                             hint ? &*hint : nullptr);
+    if (!other.enter()) continue;  // its loop closed it
+    const std::size_t count = read_batch(other.fd);
+    other.leave();
+    other.last_read_ns.store(now_ns, std::memory_order_relaxed);
+    // Backed up while a read finds something, from the first full batch on.
+    if (count == kBatch || count == 0) {
+      other.backed_up.store(count == kBatch, std::memory_order_relaxed);
     }
-    in_batch_ = false;
-    prepare_receive(static_cast<std::size_t>(count));
-    flush_batch();
-    if (static_cast<std::size_t>(count) < kBatch) return true;  // the socket is empty
+    if (count == 0) continue;
+    counters_.helped += count;
+    answer_batch(count, uv_hrtime());
+    more = more || count == kBatch;
   }
-  return !receiving_;
+  return more;
+}
+
+void UdpListener::answer_batch(std::size_t count, std::uint64_t now_ns) noexcept {
+  Buffers& b = *buffers_;
+  ++counters_.batches;
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool whole = (b.messages[i].msg_hdr.msg_flags & MSG_TRUNC) == 0;
+    b.packets[i] = whole ? dns::Bytes(b.slots[i].data(), b.messages[i].msg_len) : dns::Bytes();
+  }
+  // Their cache lookups' misses overlap instead of coming one by one (lookup_prefetch.h).
+  prefetch_lookups(std::span(b.packets.data(), count), router_, std::span(b.hints.data(), count));
+  in_batch_ = true;
+  for (std::size_t i = 0; i < count; ++i) {
+    msghdr& h = b.messages[i].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) {
+      ++counters_.truncated;  // larger than any DNS query: drop
+      continue;
+    }
+    ++counters_.received;
+    ClientRef client;
+    client.transport = Transport::kUdp;
+    client.sink = this;
+    client.router = router_;
+    client.received_ns = now_ns;
+    std::memcpy(&client.peer, &b.peers[i], h.msg_namelen);
+    if (wildcard_) client.local = local_address(h);
+    const std::optional<LookupHint>& hint = b.hints[i];
+    handler_.handle_hinted(b.packets[i], client, hint ? &*hint : nullptr);
+  }
+  in_batch_ = false;
+  prepare_receive(count);
+  flush_batch();
 }
 
 void UdpListener::send_reply(const ClientRef& client, dns::Bytes reply) noexcept {
@@ -391,6 +443,7 @@ void UdpListener::stop() noexcept {
 void UdpListener::close() noexcept {
   receiving_ = false;
   if (poll_.loop == nullptr) return;
+  if (member_ != nullptr) member_->retire();  // no other loop reads the socket from now on
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
   drain_backlog();  // last chance for replies that wait (and, not receiving, out of busy mode)
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);

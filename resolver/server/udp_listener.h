@@ -28,6 +28,7 @@
 #include "server/client.h"
 #include "server/listen_socket.h"
 #include "server/query_handler.h"
+#include "server/udp_group.h"
 
 namespace holdfast::server {
 
@@ -39,6 +40,7 @@ struct UdpCounters {
   std::uint64_t backlog_drops = 0;  // replies dropped because the socket and the backlog were full
   std::uint64_t batches = 0;        // recvmmsg calls that returned datagrams
   std::uint64_t busy_entries = 0;   // times the socket left epoll to be read once per loop turn
+  std::uint64_t helped = 0;         // datagrams read from another loop's socket (udp_group.h)
 };
 
 class UdpListener final : public ReplySink {
@@ -85,12 +87,20 @@ class UdpListener final : public ReplySink {
   };
   struct Buffers;  // the preallocated receive slots, reply batch and backlog
 
-  Result<void> bind_address(const sockaddr_storage& addr, ListenMode mode);
+  Result<void> bind_address(const sockaddr_storage& addr, ListenMode mode,
+                            std::shared_ptr<UdpGroup> group);
   void on_poll(int status, int events) noexcept;
   void on_idle() noexcept;
   // Reads until the socket is empty or max_rounds batches; true when it came up empty (a short
   // batch), false when the last batch was full.
   bool receive_batches(int max_rounds) noexcept;
+  // Reads a batch from each other member of the group that is backed up or was not read for a
+  // while, and answers it; true when one of them filled a batch (there is more to help with).
+  bool help_group() noexcept;
+  // One recvmmsg on `fd` into the receive slots: the number of datagrams (0: none, or an error).
+  std::size_t read_batch(int fd) noexcept;
+  // Answers the first `count` datagrams read (received at `now_ns`) and sends their replies.
+  void answer_batch(std::size_t count, std::uint64_t now_ns) noexcept;
   // Sets up the first `count` receive headers (slot, peer and control buffers, lengths).
   void prepare_receive(std::size_t count) noexcept;
   void flush_batch() noexcept;
@@ -118,6 +128,8 @@ class UdpListener final : public ReplySink {
   bool receive_prepared_ = false;  // the receive headers are set up (prepare_receive)
   bool joined_ = false;
   std::unique_ptr<Buffers> buffers_;
+  std::shared_ptr<UdpGroup> group_;     // this address's sockets in the other loops
+  UdpGroup::Member* member_ = nullptr;  // this socket's (null until bound)
   std::string name_;
   UdpCounters counters_;
 };

@@ -9,6 +9,11 @@
 // probe budget, the circuit, response rate limits — must hold for the node as a whole. With one
 // owner loop doing all of that, they hold by construction and need no lock; hits, nearly all of a
 // node cache's queries, scale over the cores. TCP stays on the owner loop.
+//
+// The kernel's hash never changes its mind: a loop whose core is taken (by the node's pods, or a
+// load generator) leaves its clients waiting. So a loop that has read its own socket empty reads
+// the sockets of the others that are behind (udp_group.h), and the workers run as SCHED_BATCH: a
+// datagram that wakes one does not preempt the thread running on its core.
 #pragma once
 
 #include <uv.h>

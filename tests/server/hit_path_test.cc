@@ -8,12 +8,19 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -222,6 +229,52 @@ TEST(WorkerPool, AWorkerAnswersHitsOnItsSocketAndTheOwnerTheRest) {
   EXPECT_EQ(stats[0].path.answered, static_cast<std::uint64_t>(hits));
   EXPECT_EQ(stats[0].path.handed_off, handed.size());
   for (int fd : fds) ::close(fd);
+  owner.close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+// The policy (sched_setscheduler) of each thread of this process named `prefix`N.
+std::map<std::string, int> policies_of_threads(const std::string& prefix) {
+  std::map<std::string, int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm_file(task.path() / "comm");
+    std::string comm;
+    std::getline(comm_file, comm);
+    if (comm.rfind(prefix, 0) != 0) continue;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 41 && fields >> field; ++i) {
+      if (i == 41) out[comm] = std::stoi(field);  // proc(5): policy
+    }
+  }
+  return out;
+}
+
+TEST(WorkerPool, WorkerThreadsAreNamedAndDoNotPreemptAtWakeUp) {
+  SystemClock clock;
+  CachedZone zone(clock);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  OwnerAnswers owner_path;
+  UdpListener owner(&loop, owner_path, zone.router());
+  ASSERT_TRUE(owner.bind("127.0.0.1", 0));
+  WorkerPool pool(&loop, clock, 1232, [](HandoffMessage&) {});
+  ASSERT_TRUE(pool.start(3, {&owner}));
+  std::map<std::string, int> policies;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (policies.size() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    policies = policies_of_threads("holdfast-w");
+  }
+  // SCHED_BATCH: a query that wakes a worker does not preempt the pod running on its core.
+  const std::map<std::string, int> expected{{"holdfast-w1", SCHED_BATCH},
+                                            {"holdfast-w2", SCHED_BATCH}};
+  EXPECT_EQ(policies, expected);
+  EXPECT_EQ(::sched_getscheduler(0), SCHED_OTHER) << "the owner loop keeps its policy";
+  pool.stop();
   owner.close();
   uv_run(&loop, UV_RUN_DEFAULT);
   EXPECT_EQ(uv_loop_close(&loop), 0);
