@@ -406,7 +406,8 @@ void pipeline_families(std::vector<MetricFamily>& out, const PipelineMetrics& p)
   internal.counter({}, d(p.internal_errors));
 }
 
-void worker_families(std::vector<MetricFamily>& out, const std::vector<WorkerMetrics>& workers) {
+void worker_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
+  const std::vector<WorkerMetrics>& workers = s.workers;
   if (workers.empty()) return;
   FamilyBuilder queries(out, "holdfast_worker_queries_total", "UDP queries a worker loop received.",
                         MetricType::Counter);
@@ -425,6 +426,15 @@ void worker_families(std::vector<MetricFamily>& out, const std::vector<WorkerMet
     answered.counter(labels, d(w.answered));
     handed.counter(labels, d(w.handed_off));
     drops.counter(labels, d(w.handoff_drops));
+  }
+  FamilyBuilder helped(out, "holdfast_loop_helped_total",
+                       "UDP queries a loop read from another loop's socket on the same address "
+                       "because that loop had fallen behind (its core busy with other work); loop "
+                       "0 is the owner loop.",
+                       MetricType::Counter);
+  helped.counter({{"loop", "0"}}, d(s.owner_helped));
+  for (const WorkerMetrics& w : workers) {
+    helped.counter({{"loop", std::to_string(w.index)}}, d(w.helped));
   }
 }
 
@@ -445,7 +455,7 @@ std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
   forward_families(out, s);
   store_families(out, s.store);
   pipeline_families(out, s.pipeline);
-  worker_families(out, s.workers);
+  worker_families(out, s);
   // Families without a sample are left out of the exposition.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

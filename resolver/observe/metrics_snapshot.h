@@ -133,6 +133,7 @@ struct WorkerMetrics {
   std::uint64_t answered = 0;
   std::uint64_t handed_off = 0;
   std::uint64_t handoff_drops = 0;
+  std::uint64_t helped = 0;  // queries it read from another loop's socket (udp_group.h)
 };
 
 struct MetricsSnapshot {
@@ -147,6 +148,7 @@ struct MetricsSnapshot {
   StoreMetrics store;
   PipelineMetrics pipeline;
   std::vector<WorkerMetrics> workers;
+  std::uint64_t owner_helped = 0;  // the owner loop's WorkerMetrics::helped
 };
 
 }  // namespace holdfast::observe

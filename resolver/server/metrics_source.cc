@@ -52,8 +52,11 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
   for (const WorkerStats& worker : workers) {
     out.workers.push_back(observe::WorkerMetrics{worker.index, worker.path.queries,
                                                  worker.path.answered, worker.path.handed_off,
-                                                 worker.path.handoff_drops});
+                                                 worker.path.handoff_drops, worker.udp.helped});
   }
+  out.owner_helped = closed_udp_helped_;
+  for (const auto& [key, listeners] : listeners_)
+    out.owner_helped += listeners.udp->counters().helped;
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {
     std::string server;

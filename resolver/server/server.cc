@@ -179,6 +179,7 @@ void Server::close_generation(Generation& generation) noexcept {
     pipeline_.retarget_refreshes(zone.get(), nullptr);
   }
   for (auto& [key, listeners] : generation.listeners) {
+    closed_udp_helped_ += listeners.udp->counters().helped;  // holdfast_loop_helped_total{loop="0"}
     listeners.udp->close();
     listeners.tcp->close();
   }

@@ -24,6 +24,9 @@ class UdpGroup {
  public:
   // Nobody read a member's socket for this long: another loop takes a look.
   static constexpr std::uint64_t kLookNs = 5'000'000;
+  // After a look found queries waiting, the loop looks again every kLookNs for this long, woken
+  // by a timer if nothing else wakes it (a starved member's clients keep asking).
+  static constexpr std::uint64_t kFollowNs = 100'000'000;
 
   // One socket of the group. Its own cache line: its loop writes it on every read.
   struct alignas(64) Member {

@@ -157,6 +157,9 @@ Result<void> UdpListener::bind_address(const sockaddr_storage& addr, ListenMode 
   poll_.data = this;
   uv_idle_init(loop_, &idle_);
   idle_.data = this;
+  uv_timer_init(loop_, &look_timer_);
+  look_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&look_timer_));  // the loop runs for the socket
   group_ = std::move(group);
   member_ = group_->add(fd_, uv_hrtime());
   receiving_ = true;
@@ -185,14 +188,39 @@ void UdpListener::on_poll(int status, int events) noexcept {
   if (events & UV_WRITABLE) drain_backlog();
   if ((events & UV_READABLE) && receiving_) {
     const bool drained = receive_batches(kBatchesPerWake);
-    if (!help_group() && drained) return;
-    enter_busy();
+    const Help help = help_group();
+    if (!drained) enter_busy();
+    follow_up(help);
+  }
+}
+
+void UdpListener::follow_up(Help help) noexcept {
+  if (help == Help::kMore) enter_busy();
+  if (help == Help::kNone && last_found_ns_ == 0) return;  // the usual case: nobody behind
+  const std::uint64_t now_ns = uv_hrtime();
+  if (help != Help::kNone) last_found_ns_ = now_ns;
+  if (now_ns - last_found_ns_ >= UdpGroup::kFollowNs) {
+    last_found_ns_ = 0;
+    return;
+  }
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&look_timer_))) {
+    // A member's loop did not read its socket lately, and no query of our own may wake this
+    // loop before more arrive there: look again in kLookNs, for kFollowNs after the last find.
+    uv_timer_start(
+        &look_timer_,
+        [](uv_timer_t* timer) noexcept {
+          auto* self = static_cast<UdpListener*>(timer->data);
+          if (self->receiving_) self->follow_up(self->help_group());
+        },
+        UdpGroup::kLookNs / 1'000'000, 0);
   }
 }
 
 void UdpListener::on_idle() noexcept {
   const bool drained = receive_batches(kBatchesPerWake);
-  if (!receiving_ || (!help_group() && drained)) leave_busy();
+  const Help help = help_group();
+  if (!receiving_ || (help != Help::kMore && drained)) leave_busy();
+  if (help != Help::kMore) follow_up(help);
 }
 
 void UdpListener::enter_busy() noexcept {
@@ -260,9 +288,9 @@ std::size_t UdpListener::read_batch(int fd) noexcept {
   return count > 0 ? static_cast<std::size_t>(count) : 0;
 }
 
-bool UdpListener::help_group() noexcept {
-  if (!receiving_ || group_ == nullptr || group_->size() < 2) return false;
-  bool more = false;
+UdpListener::Help UdpListener::help_group() noexcept {
+  if (!receiving_ || group_ == nullptr || group_->size() < 2) return Help::kNone;
+  Help help = Help::kNone;
   const std::uint64_t now_ns = uv_hrtime();
   for (std::size_t i = 0; i < group_->size(); ++i) {
     UdpGroup::Member& other = (*group_)[i];
@@ -282,9 +310,13 @@ bool UdpListener::help_group() noexcept {
     if (count == 0) continue;
     counters_.helped += count;
     answer_batch(count, uv_hrtime());
-    more = more || count == kBatch;
+    if (count == kBatch) {
+      help = Help::kMore;
+    } else if (help == Help::kNone) {
+      help = Help::kSome;
+    }
   }
-  return more;
+  return help;
 }
 
 void UdpListener::answer_batch(std::size_t count, std::uint64_t now_ns) noexcept {
@@ -447,6 +479,7 @@ void UdpListener::close() noexcept {
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
   drain_backlog();  // last chance for replies that wait (and, not receiving, out of busy mode)
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&look_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* handle) noexcept {
     auto* self = static_cast<UdpListener*>(handle->data);
     ::close(self->fd_);

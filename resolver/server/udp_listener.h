@@ -95,8 +95,13 @@ class UdpListener final : public ReplySink {
   // batch), false when the last batch was full.
   bool receive_batches(int max_rounds) noexcept;
   // Reads a batch from each other member of the group that is backed up or was not read for a
-  // while, and answers it; true when one of them filled a batch (there is more to help with).
-  bool help_group() noexcept;
+  // while, and answers it. kMore: one of them filled a batch (read again at the next turn);
+  // kSome: queries were waiting (look again in kLookNs, even if nothing wakes this loop).
+  enum class Help : std::uint8_t { kNone, kSome, kMore };
+  Help help_group() noexcept;
+  // After help_group(): keeps helping at the next turn (kMore), and looks again every kLookNs
+  // until kFollowNs have passed without finding anything.
+  void follow_up(Help help) noexcept;
   // One recvmmsg on `fd` into the receive slots: the number of datagrams (0: none, or an error).
   std::size_t read_batch(int fd) noexcept;
   // Answers the first `count` datagrams read (received at `now_ns`) and sends their replies.
@@ -120,7 +125,9 @@ class UdpListener final : public ReplySink {
   const Router* router_;
   int fd_ = -1;
   uv_poll_t poll_{};
-  uv_idle_t idle_{};  // reads the socket once per loop turn while busy_
+  uv_idle_t idle_{};                 // reads the socket once per loop turn while busy_
+  uv_timer_t look_timer_{};          // another look at a member that had queries waiting
+  std::uint64_t last_found_ns_ = 0;  // when help_group() last found queries (0: not lately)
   bool receiving_ = false;
   bool busy_ = false;              // out of the epoll set, read from idle_
   bool wildcard_ = false;          // bound to 0.0.0.0 or ::: replies name their source address

@@ -7,7 +7,9 @@ every query once, a reload that keeps the workers answering, and a clean SIGTERM
 Each query comes from a fresh UDP socket (a new source port), so the kernel's SO_REUSEPORT hash
 spreads them over both sockets."""
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -16,6 +18,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dns.message  # noqa: E402
 import dns.rcode  # noqa: E402
 
 import harness as h  # noqa: E402
@@ -170,6 +173,84 @@ class WorkersTest(unittest.TestCase):
         self.assertTrue(h.wait_until(
             lambda: self.metric("holdfast_worker_answers_total", worker="1") > before, 3),
             "the worker stopped answering after the reload")
+
+    def test_5a_a_worker_whose_core_is_taken_has_its_clients_answered_by_the_owner(self):
+        """The kernel hashes each client to one loop for good. With the worker's core taken by a
+        real-time hog for a second, the owner loop (on the other core) reads the worker's socket
+        too: every client is answered at once, and holdfast_loop_helped_total{loop="0"} says so."""
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("needs 2 CPUs")
+        hf = self.stack.holdfast
+        threads = {}
+        for tid in os.listdir(f"/proc/{hf.pid}/task"):
+            with open(f"/proc/{hf.pid}/task/{tid}/comm") as f:
+                threads[f.read().strip()] = int(tid)
+        self.assertIn("holdfast-w1", threads, threads)
+        worker = threads["holdfast-w1"]
+        with open(f"/proc/{hf.pid}/task/{worker}/stat") as f:
+            policy = int(f.read().rsplit(")", 1)[1].split()[38])  # proc(5): field 41
+        self.assertEqual(policy, os.SCHED_BATCH)
+        owner_cpu, worker_cpu = sorted(os.sched_getaffinity(0))[:2]
+        names = [h.svc_name(i % 40, 0) for i in range(200)]
+        for name in set(names):  # cached, so either loop answers them from memory
+            self.assertEqual(self.ask(name).rcode(), dns.rcode.NOERROR)
+        helped_before = self.metric("holdfast_loop_helped_total", loop="0")
+        everything = os.sched_getaffinity(hf.pid)
+        os.sched_setaffinity(hf.pid, {owner_cpu})
+        os.sched_setaffinity(worker, {worker_cpu})
+        hog = h.subprocess.Popen([sys.executable, "-c", (
+            "import os, time\n"
+            f"os.sched_setaffinity(0, {{{worker_cpu}}})\n"
+            "os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))\n"
+            "end = time.monotonic() + 1.0\n"
+            "while time.monotonic() < end: pass\n")], stderr=h.subprocess.PIPE)
+        sockets, waiting = [], {}
+        try:
+            time.sleep(0.1)  # the hog has the worker's core
+            if hog.poll() is not None:
+                self.skipTest(f"no real-time hog: {hog.stderr.read().decode()[-300:]}")
+            sent_at, took = {}, {}
+            for i, name in enumerate(names):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setblocking(False)
+                s.sendto(dns.message.make_query(name, "A", id=i).to_wire(), ("127.0.0.1", self.port))
+                sent_at[s.fileno()] = time.monotonic()
+                sockets.append(s)
+            deadline = time.monotonic() + 0.6  # the hog keeps the core for 0.9 s more
+            waiting = {s.fileno(): s for s in sockets}
+            while waiting and time.monotonic() < deadline:
+                ready, _, _ = select.select(list(waiting.values()), [], [], 0.05)
+                for s in ready:
+                    reply = dns.message.from_wire(s.recv(4096))
+                    self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
+                    took[s.fileno()] = time.monotonic() - sent_at[s.fileno()]
+                    del waiting[s.fileno()]
+            hog_alive = hog.poll() is None
+            late = len(waiting)
+            hog.wait(5)
+            # What the worker itself had read when a scheduling slice came its way (real-time
+            # throttling leaves other threads 5 % of each second) is answered once it runs again.
+            deadline = time.monotonic() + 2
+            while waiting and time.monotonic() < deadline:
+                ready, _, _ = select.select(list(waiting.values()), [], [], 0.05)
+                for s in ready:
+                    s.recv(4096)
+                    del waiting[s.fileno()]
+        finally:
+            hog.wait(5)
+            os.sched_setaffinity(hf.pid, everything)
+            os.sched_setaffinity(worker, everything)
+            for s in sockets:
+                s.close()
+        self.assertTrue(hog_alive, "the hog ended before the clients were answered")
+        self.assertLessEqual(late, 10, f"{late} of {len(names)} clients unanswered while the "
+                             f"worker's core was taken")
+        self.assertEqual(len(waiting), 0, f"{len(waiting)} clients never answered")
+        helped = self.metric("holdfast_loop_helped_total", loop="0") - helped_before
+        self.assertGreater(helped, 0, "the owner loop read none of the worker's queries")
+        print(f"  worker's core taken: {len(took)} answered at once (the slowest in "
+              f"{1000 * max(took.values()):.0f} ms), {late} later; the owner helped with "
+              f"{helped:.0f}")
 
     def test_6_sigterm_stops_every_loop(self):
         hf = self.stack.holdfast

@@ -117,6 +117,18 @@ TEST_F(UdpGroupTest, ALoopAnswersTheClientsOfALoopThatDoesNotRun) {
   ASSERT_EQ(got.size(), 201u);
   EXPECT_EQ(got.front(), 1000);
   for (int i = 0; i < 200; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i) + 1], i);
+
+  // More of b's clients ask, and none of a's: a's look timer still finds them (b was behind a
+  // moment ago), without a query of its own to wake it.
+  send_to_member(1, 300, 5);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (echo_a_.handled < 206 && std::chrono::steady_clock::now() < until) {
+    uv_run(&loop_a_, UV_RUN_NOWAIT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(echo_a_.handled, 206);
+  EXPECT_EQ(a_->counters().helped, 205u);
+  EXPECT_EQ(receive_all(), (std::vector<int>{300, 301, 302, 303, 304}));
 }
 
 TEST_F(UdpGroupTest, ALoopThatKeepsUpIsLeftAlone) {
