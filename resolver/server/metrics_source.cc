@@ -55,8 +55,9 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
                                                  worker.path.handoff_drops, worker.udp.helped});
   }
   out.owner_helped = closed_udp_helped_;
-  for (const auto& [key, listeners] : listeners_)
+  for (const auto& [key, listeners] : listeners_) {
     out.owner_helped += listeners.udp->counters().helped;
+  }
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {
     std::string server;

@@ -36,6 +36,13 @@ class UdpGroup {
                                          // found something since one did)
     std::atomic<std::uint64_t> last_read_ns;  // uv_hrtime() of the last read by any loop
 
+    // Writes only a change: the other loops read this line at each of their wake-ups.
+    void set_backed_up(bool value) noexcept {
+      if (backed_up.load(std::memory_order_relaxed) != value) {
+        backed_up.store(value, std::memory_order_relaxed);
+      }
+    }
+
     // A loop other than its own may read `fd` between enter() (true) and leave().
     bool enter() noexcept {
       if (users_.fetch_add(1, std::memory_order_acquire) & kRetired) {

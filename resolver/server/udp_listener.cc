@@ -220,7 +220,7 @@ void UdpListener::on_idle() noexcept {
   const bool drained = receive_batches(kBatchesPerWake);
   const Help help = help_group();
   if (!receiving_ || (help != Help::kMore && drained)) leave_busy();
-  if (help != Help::kMore) follow_up(help);
+  follow_up(help);
 }
 
 void UdpListener::enter_busy() noexcept {
@@ -265,9 +265,7 @@ bool UdpListener::receive_batches(int max_rounds) noexcept {
     const std::uint64_t now_ns = uv_hrtime();
     if (member_ != nullptr) {
       member_->last_read_ns.store(now_ns, std::memory_order_relaxed);
-      if (member_->backed_up.load(std::memory_order_relaxed) != full) {
-        member_->backed_up.store(full, std::memory_order_relaxed);
-      }
+      member_->set_backed_up(full);
     }
     if (count == 0) return true;  // EAGAIN: drained (other errors: the next wake-up tells again)
     answer_batch(count, now_ns);
@@ -304,9 +302,7 @@ UdpListener::Help UdpListener::help_group() noexcept {
     other.leave();
     other.last_read_ns.store(now_ns, std::memory_order_relaxed);
     // Backed up while a read finds something, from the first full batch on.
-    if (count == kBatch || count == 0) {
-      other.backed_up.store(count == kBatch, std::memory_order_relaxed);
-    }
+    if (count == kBatch || count == 0) other.set_backed_up(count == kBatch);
     if (count == 0) continue;
     counters_.helped += count;
     answer_batch(count, uv_hrtime());

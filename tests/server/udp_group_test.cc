@@ -19,19 +19,11 @@
 #include <vector>
 
 #include "server/router.h"
+#include "server/udp_echo.h"
 #include "server/udp_listener.h"
 
 namespace holdfast::server {
 namespace {
-
-class Echo final : public QueryHandler {
- public:
-  void handle(dns::Bytes packet, const ClientRef& client) noexcept override {
-    ++handled;
-    client.sink->send_reply(client, packet);
-  }
-  int handled = 0;
-};
 
 // Past UdpGroup::kLookNs: another loop may take a look at a socket nobody read since.
 void wait_past_look() {
@@ -50,13 +42,7 @@ class UdpGroupTest : public ::testing::Test {
     ASSERT_TRUE(a_->bind("127.0.0.1", 0));
     b_ = std::make_unique<UdpListener>(&loop_b_, echo_b_, router_);
     ASSERT_TRUE(b_->join(*a_));
-    socklen_t length = sizeof server_;
-    ASSERT_EQ(::getsockname(a_->socket_fd(), reinterpret_cast<sockaddr*>(&server_), &length), 0);
-    client_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    ASSERT_GE(client_, 0);
-    const int bytes = 1 << 20;
-    ::setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    ASSERT_EQ(::connect(client_, reinterpret_cast<sockaddr*>(&server_), sizeof server_), 0);
+    ASSERT_TRUE(client_.connect_to(a_->socket_fd()));
     uv_run(&loop_a_, UV_RUN_NOWAIT);  // both sockets in their loops' epoll sets
     uv_run(&loop_b_, UV_RUN_NOWAIT);
   }
@@ -65,7 +51,6 @@ class UdpGroupTest : public ::testing::Test {
     b_->close();
     uv_run(&loop_a_, UV_RUN_NOWAIT);
     uv_run(&loop_b_, UV_RUN_NOWAIT);
-    ::close(client_);
     EXPECT_EQ(uv_loop_close(&loop_a_), 0);
     EXPECT_EQ(uv_loop_close(&loop_b_), 0);
   }
@@ -73,19 +58,9 @@ class UdpGroupTest : public ::testing::Test {
   // Datagrams numbered from..from+count-1, all to the member at `index`.
   void send_to_member(std::uint32_t index, int from, int count) {
     ASSERT_TRUE(a_->steer(index));
-    for (int i = from; i < from + count; ++i) {
-      const std::uint32_t n = htonl(static_cast<std::uint32_t>(i));
-      ASSERT_EQ(::send(client_, &n, sizeof n, 0), static_cast<ssize_t>(sizeof n));
-    }
+    client_.send_numbered(from, count);
   }
-  std::vector<int> receive_all() {
-    std::vector<int> got;
-    std::uint32_t n = 0;
-    while (::recv(client_, &n, sizeof n, 0) == static_cast<ssize_t>(sizeof n)) {
-      got.push_back(static_cast<int>(ntohl(n)));
-    }
-    return got;
-  }
+  std::vector<int> receive_all() { return client_.receive_all(); }
   void run_a(int turns) {
     for (int i = 0; i < turns; ++i) uv_run(&loop_a_, UV_RUN_NOWAIT);
   }
@@ -97,8 +72,7 @@ class UdpGroupTest : public ::testing::Test {
   Router router_{"dns://127.0.0.1:0"};
   std::unique_ptr<UdpListener> a_;
   std::unique_ptr<UdpListener> b_;
-  sockaddr_in server_{};
-  int client_ = -1;
+  NumberedClient client_;
 };
 
 TEST_F(UdpGroupTest, ALoopAnswersTheClientsOfALoopThatDoesNotRun) {
@@ -178,7 +152,7 @@ TEST_F(UdpGroupTest, ASocketItsLoopClosedIsNeverRead) {
   socklen_t length = sizeof other_address;
   ASSERT_EQ(::getsockname(old_fd, reinterpret_cast<sockaddr*>(&other_address), &length), 0);
   const std::uint32_t secret = htonl(77);
-  ASSERT_EQ(::sendto(client_, &secret, sizeof secret, 0,
+  ASSERT_EQ(::sendto(client_.fd(), &secret, sizeof secret, 0,
                      reinterpret_cast<sockaddr*>(&other_address), sizeof other_address),
             static_cast<ssize_t>(sizeof secret));
   wait_past_look();

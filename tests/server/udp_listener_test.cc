@@ -18,19 +18,10 @@
 #include <vector>
 
 #include "server/router.h"
+#include "server/udp_echo.h"
 
 namespace holdfast::server {
 namespace {
-
-// Sends every datagram straight back with its first byte as the "reply" marker.
-class Echo final : public QueryHandler {
- public:
-  void handle(dns::Bytes packet, const ClientRef& client) noexcept override {
-    ++handled;
-    client.sink->send_reply(client, packet);
-  }
-  int handled = 0;
-};
 
 // The file descriptors registered in the epoll instance `epoll_fd` (its /proc fdinfo).
 std::set<int> epoll_targets(int epoll_fd) {
@@ -53,45 +44,23 @@ class UdpListenerFlood : public ::testing::Test {
     uv_loop_init(&loop_);
     listener_ = std::make_unique<UdpListener>(&loop_, echo_, router_);
     ASSERT_TRUE(listener_->bind("127.0.0.1", 0));
-    socklen_t length = sizeof server_;
-    ASSERT_EQ(::getsockname(listener_->socket_fd(), reinterpret_cast<sockaddr*>(&server_), &length),
-              0);
-    client_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    ASSERT_GE(client_, 0);
-    const int bytes = 4 << 20;
-    ::setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    ASSERT_EQ(::connect(client_, reinterpret_cast<sockaddr*>(&server_), sizeof server_), 0);
+    ASSERT_TRUE(client_.connect_to(listener_->socket_fd()));
   }
   void TearDown() override {
     listener_->close();
     uv_run(&loop_, UV_RUN_NOWAIT);
-    ::close(client_);
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
 
-  void send_numbered(int from, int count) {
-    for (int i = from; i < from + count; ++i) {
-      const std::uint32_t n = htonl(static_cast<std::uint32_t>(i));
-      ASSERT_EQ(::send(client_, &n, sizeof n, 0), static_cast<ssize_t>(sizeof n));
-    }
-  }
-  // Every reply waiting for the client, as the numbers sent.
-  std::vector<int> receive_all() {
-    std::vector<int> got;
-    std::uint32_t n = 0;
-    while (::recv(client_, &n, sizeof n, 0) == static_cast<ssize_t>(sizeof n)) {
-      got.push_back(static_cast<int>(ntohl(n)));
-    }
-    return got;
-  }
+  void send_numbered(int from, int count) { client_.send_numbered(from, count); }
+  std::vector<int> receive_all() { return client_.receive_all(); }
   bool polled() { return epoll_targets(uv_backend_fd(&loop_)).count(listener_->socket_fd()) > 0; }
 
   uv_loop_t loop_{};
   Echo echo_;
   Router router_{"dns://127.0.0.1:0"};
   std::unique_ptr<UdpListener> listener_;
-  sockaddr_in server_{};
-  int client_ = -1;
+  NumberedClient client_;
 };
 
 constexpr int kFullWake = 8 * static_cast<int>(UdpListener::kBatch);  // kBatchesPerWake batches
