@@ -35,19 +35,50 @@ std::string find_program(const std::string& name) {
   return name;
 }
 
+// A pipe holding all of `input`, its write end closed: the read end, or -1 with `error` set.
+int pipe_with(std::string_view input, std::string& error) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return -1;
+  }
+  while (!input.empty()) {
+    const ssize_t n = ::write(fds[1], input.data(), input.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "input of " + std::to_string(input.size()) + " more bytes does not fit the pipe";
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return -1;
+    }
+    input.remove_prefix(static_cast<std::size_t>(n));
+  }
+  ::close(fds[1]);
+  // The program reads it with blocking reads.
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) & ~O_NONBLOCK);
+  return fds[0];
+}
+
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv) {
+CommandResult run_command(const std::vector<std::string>& argv, std::string_view input) {
   CommandResult result;
   if (argv.empty()) return result;
+  int in_fd = -1;
+  if (!input.empty() && (in_fd = pipe_with(input, result.output)) < 0) return result;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     result.output = std::string("pipe: ") + std::strerror(errno);
+    if (in_fd >= 0) ::close(in_fd);
     return result;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (in_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   std::vector<char*> args;
@@ -60,6 +91,7 @@ CommandResult run_command(const std::vector<std::string>& argv) {
       ::posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
+  if (in_fd >= 0) ::close(in_fd);
   if (spawn_error != 0) {
     ::close(fds[0]);
     result.output = argv[0] + ": " + std::strerror(spawn_error);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace holdfast::node {
@@ -12,7 +13,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
-// argv[0] is looked up in PATH; /usr/sbin and /sbin are appended to PATH for the search.
-CommandResult run_command(const std::vector<std::string>& argv);
+// argv[0] is looked up in PATH; /usr/sbin and /sbin are appended to PATH for the search. The
+// program reads `input` on its standard input (at most 64 KiB: it is written into the pipe before
+// the program starts; longer input fails with exit code -1), else /dev/null.
+CommandResult run_command(const std::vector<std::string>& argv, std::string_view input = {});
 
 }  // namespace holdfast::node

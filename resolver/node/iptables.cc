@@ -50,4 +50,22 @@ std::string delete_rule(const IptablesRule& rule, IptablesMode mode) {
   return "rule still present after 100 deletions";
 }
 
+bool delete_rules_at_once(const std::vector<IptablesRule>& rules, IptablesMode mode) {
+  bool all_gone = true;
+  for (Family family : {Family::kIpv4, Family::kIpv6}) {
+    const std::string input = deletion_restore_input(rules, family);
+    if (input.empty()) continue;
+    // -w as for one rule; legacy waits for the xtables lock, nft ignores it.
+    const CommandResult restored =
+        run_command({restore_binary(mode, family), "--noflush", "-w", "5"}, input);
+    if (restored.exit_code != 0) {
+      all_gone = false;
+      continue;
+    }
+    const CommandResult saved = run_command({save_binary(mode, family)});
+    if (saved.exit_code != 0 || save_holds_rules_on(saved.output, rules)) all_gone = false;
+  }
+  return all_gone;
+}
+
 }  // namespace holdfast::node

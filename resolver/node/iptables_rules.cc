@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstddef>
 
 namespace holdfast::node {
@@ -72,6 +73,10 @@ std::string save_binary(IptablesMode mode, Family family) {
   return iptables_binary(mode, family) + "-save";
 }
 
+std::string restore_binary(IptablesMode mode, Family family) {
+  return iptables_binary(mode, family) + "-restore";
+}
+
 std::vector<std::string> rule_argv(const IptablesRule& rule, IptablesMode mode, RuleOp op) {
   const char* op_flag = op == RuleOp::kCheck ? "-C" : op == RuleOp::kInsert ? "-I" : "-D";
   std::vector<std::string> argv{iptables_binary(mode, rule.family),
@@ -85,6 +90,68 @@ std::vector<std::string> rule_argv(const IptablesRule& rule, IptablesMode mode, 
                                 rule.chain};
   argv.insert(argv.end(), rule.args.begin(), rule.args.end());
   return argv;
+}
+
+std::string deletion_restore_input(const std::vector<IptablesRule>& rules, Family family) {
+  std::vector<std::string> tables;
+  for (const IptablesRule& rule : rules) {
+    if (rule.family == family &&
+        std::find(tables.begin(), tables.end(), rule.table) == tables.end()) {
+      tables.push_back(rule.table);
+    }
+  }
+  std::string input;
+  for (const std::string& table : tables) {
+    input += "*" + table + "\n";
+    for (const IptablesRule& rule : rules) {
+      if (rule.family != family || rule.table != table) continue;
+      input += "-D " + rule.chain;
+      for (const std::string& arg : rule.args) {
+        input += arg.find(' ') == std::string::npos ? " " + arg : " \"" + arg + "\"";
+      }
+      input += "\n";
+    }
+    input += "COMMIT\n";
+  }
+  return input;
+}
+
+namespace {
+
+// The address a rule matches (the argument after -d or -s) as *-save prints it, "10.0.0.1/32".
+std::optional<std::string> saved_address(const IptablesRule& rule) {
+  for (std::size_t i = 0; i + 1 < rule.args.size(); ++i) {
+    if (rule.args[i] != "-d" && rule.args[i] != "-s") continue;
+    const std::string& ip = rule.args[i + 1];
+    unsigned char bytes[16];
+    char text[INET6_ADDRSTRLEN];
+    const int af = rule.family == Family::kIpv4 ? AF_INET : AF_INET6;
+    if (::inet_pton(af, ip.c_str(), bytes) != 1) return std::nullopt;
+    if (::inet_ntop(af, bytes, text, sizeof text) == nullptr) return std::nullopt;
+    return std::string(text) + (af == AF_INET ? "/32" : "/128");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool save_holds_rules_on(std::string_view save, const std::vector<IptablesRule>& rules) {
+  std::vector<std::string> addresses;
+  for (const IptablesRule& rule : rules) {
+    if (auto address = saved_address(rule)) addresses.push_back(" " + *address + " ");
+  }
+  while (!save.empty()) {
+    const std::size_t end = save.find('\n');
+    const std::string_view line = save.substr(0, end);
+    save = end == std::string_view::npos ? std::string_view{} : save.substr(end + 1);
+    if (!line.starts_with("-A ") || line.find("NodeLocal DNS Cache") == std::string_view::npos) {
+      continue;
+    }
+    for (const std::string& address : addresses) {
+      if (line.find(address) != std::string_view::npos) return true;
+    }
+  }
+  return false;
 }
 
 namespace {

@@ -38,15 +38,26 @@ std::vector<IptablesRule> node_cache_rules(const std::vector<std::string>& local
 std::string_view mode_name(IptablesMode mode);
 std::optional<IptablesMode> parse_mode(std::string_view text);
 
-// "iptables-nft", "ip6tables-legacy", ...; and the matching *-save.
+// "iptables-nft", "ip6tables-legacy", ...; and the matching *-save and *-restore.
 std::string iptables_binary(IptablesMode mode, Family family);
 std::string save_binary(IptablesMode mode, Family family);
+std::string restore_binary(IptablesMode mode, Family family);
 
 // Argument vectors (argv[0] first) for `-C` (check), `-I` (insert at the top, as node-cache's
 // EnsureRule(Prepend) does) and `-D`. Each waits for the xtables lock as Kubernetes' iptables
 // util does: `-w 5 -W 100000`.
 enum class RuleOp { kCheck, kInsert, kDelete };
 std::vector<std::string> rule_argv(const IptablesRule& rule, IptablesMode mode, RuleOp op);
+
+// What `*-restore --noflush` reads to delete each of `rules` of `family` once: one "*table" block
+// per table in first-seen order, "-D chain args" lines (an argument with a space in quotes),
+// "COMMIT". Empty when no rule is of `family`.
+std::string deletion_restore_input(const std::vector<IptablesRule>& rules, Family family);
+
+// True when `save` (what `*-save` printed) still holds a rule with node-cache's comment on one of
+// the addresses in `rules` (any port or chain: a line one of `rules` does not name exactly counts
+// too, so that the caller looks rule by rule).
+bool save_holds_rules_on(std::string_view save, const std::vector<IptablesRule>& rules);
 
 // Which iptables the node uses, decided as Kubernetes' iptables-wrapper does from what
 // `iptables-*-save` and `ip6tables-*-save` print (both families concatenated per mode): kubelet's

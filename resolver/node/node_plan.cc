@@ -69,6 +69,10 @@ void ensure_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& rep
 
 void remove_rules_step(const NodePlan& plan, IptablesMode mode, SetupReport& report) {
   if (!plan.setup_iptables) return;
+  // Rule by rule is three iptables runs each (-C, -D, -C): 36 rules for three addresses took
+  // 1-2 s on a busy node, while DNS to the local IPs goes nowhere. One restore per family first;
+  // rule by rule only when that left something or failed.
+  if (delete_rules_at_once(plan.rules, mode)) return;
   for (const IptablesRule& rule : plan.rules) {
     if (report.xtables_locked) return;
     if (std::string failure = delete_rule(rule, mode); !failure.empty()) {

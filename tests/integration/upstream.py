@@ -170,6 +170,15 @@ class CountingProxy:
     def start(self) -> "CountingProxy":
         family = _family(self.listen_host)
         self._udp = socket.socket(family, socket.SOCK_DGRAM)
+        # One Python thread reads this socket: on a busy machine it can be off the CPU while a
+        # cold burst arrives (Holdfast sends up to max_inflight 256 at once), and the default
+        # buffer (~270 small datagrams) overflows; each dropped query became a SERVFAIL that the
+        # stand-in, not the test's subject, caused (UdpRcvbufErrors counted them). 4 MiB holds
+        # thousands; SO_RCVBUFFORCE passes rmem_max as root.
+        for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+            with contextlib.suppress(OSError):
+                self._udp.setsockopt(socket.SOL_SOCKET, option, 4 << 20)
+                break
         self._udp.bind((self.listen_host, self.port))
         self._udp.settimeout(0.1)
         self._tcp = socket.socket(family, socket.SOCK_STREAM)

@@ -100,9 +100,59 @@ TEST(RuleArgv, ChecksInsertsAtTheTopAndDeletesWithTheLockWait) {
 TEST(IptablesBinaries, AreNamedByModeAndFamily) {
   EXPECT_EQ(iptables_binary(IptablesMode::kNft, Family::kIpv4), "iptables-nft");
   EXPECT_EQ(save_binary(IptablesMode::kLegacy, Family::kIpv6), "ip6tables-legacy-save");
+  EXPECT_EQ(restore_binary(IptablesMode::kNft, Family::kIpv4), "iptables-nft-restore");
   EXPECT_EQ(parse_mode("legacy"), IptablesMode::kLegacy);
   EXPECT_EQ(parse_mode("nft"), IptablesMode::kNft);
   EXPECT_EQ(parse_mode("auto"), std::nullopt);
+}
+
+TEST(DeletionRestoreInput, DeletesEachRuleOfTheFamilyOnceByTable) {
+  const auto rules = node_cache_rules({"169.254.20.10", "fd00::a"}, 53, 8080);
+  const std::string skip = " -m comment --comment \"NodeLocal DNS Cache: skip conntrack\"\n";
+  const std::string allow = " -m comment --comment \"NodeLocal DNS Cache: allow DNS traffic\"\n";
+  // Tables in the order their first rule comes (raw, then filter), rules in node-cache's order.
+  EXPECT_EQ(deletion_restore_input(rules, Family::kIpv6),
+            "*raw\n"
+            "-D PREROUTING -p tcp -d fd00::a --dport 53 -j NOTRACK" +
+                skip + "-D PREROUTING -p udp -d fd00::a --dport 53 -j NOTRACK" + skip +
+                "-D OUTPUT -p tcp -s fd00::a --sport 53 -j NOTRACK" + skip +
+                "-D OUTPUT -p udp -s fd00::a --sport 53 -j NOTRACK" + skip +
+                "-D OUTPUT -p tcp -d fd00::a --dport 53 -j NOTRACK" + skip +
+                "-D OUTPUT -p udp -d fd00::a --dport 53 -j NOTRACK" + skip +
+                "-D OUTPUT -p tcp -d fd00::a --dport 8080 -j NOTRACK" + skip +
+                "-D OUTPUT -p tcp -s fd00::a --sport 8080 -j NOTRACK" + skip +
+                "COMMIT\n"
+                "*filter\n"
+                "-D INPUT -p tcp -d fd00::a --dport 53 -j ACCEPT" +
+                allow + "-D INPUT -p udp -d fd00::a --dport 53 -j ACCEPT" + allow +
+                "-D OUTPUT -p tcp -s fd00::a --sport 53 -j ACCEPT" + allow +
+                "-D OUTPUT -p udp -s fd00::a --sport 53 -j ACCEPT" + allow + "COMMIT\n");
+  const std::string v4 = deletion_restore_input(rules, Family::kIpv4);
+  EXPECT_NE(v4.find("-D PREROUTING -p tcp -d 169.254.20.10 --dport 53"), std::string::npos);
+  EXPECT_EQ(v4.find("fd00::a"), std::string::npos);
+  EXPECT_EQ(deletion_restore_input(node_cache_rules({"10.0.0.1"}, 53, 8080), Family::kIpv6), "");
+}
+
+TEST(SaveHoldsRulesOn, SeesNodeCachesCommentOnOneOfTheAddresses) {
+  const auto rules = node_cache_rules({"169.254.20.10", "fd00:0:0::a"}, 53, 8080);
+  EXPECT_TRUE(save_holds_rules_on(
+      "*raw\n:OUTPUT ACCEPT [0:0]\n"
+      "-A OUTPUT -s 169.254.20.10/32 -p tcp -m tcp --sport 53 -m comment --comment "
+      "\"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK\nCOMMIT\n",
+      rules));
+  // ip6tables-save prints the address compressed; a port node-cache's list does not have counts.
+  EXPECT_TRUE(save_holds_rules_on(
+      "-A INPUT -d fd00::a/128 -p udp -m udp --dport 5353 -m comment --comment \"NodeLocal DNS "
+      "Cache: allow DNS traffic\" -j ACCEPT\n",
+      rules));
+  // Another address, or the address without node-cache's comment (kube-proxy's), is not ours.
+  EXPECT_FALSE(save_holds_rules_on(
+      "-A OUTPUT -s 169.254.20.100/32 -p tcp -m tcp --sport 53 -m comment --comment "
+      "\"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK\n",
+      rules));
+  EXPECT_FALSE(save_holds_rules_on(
+      "-A KUBE-SERVICES -d 169.254.20.10/32 -p udp -m udp --dport 53 -j KUBE-SVC-X\n", rules));
+  EXPECT_FALSE(save_holds_rules_on("*raw\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", rules));
 }
 
 // What iptables-legacy-save prints on a node whose kube-proxy runs in legacy mode (trimmed).
