@@ -42,6 +42,20 @@ def _family(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+def big_receive_buffer(sock: socket.socket, size: int = 4 << 20) -> None:
+    """A receive buffer of `size` for a test's own UDP socket that one Python thread reads. On a
+    busy machine (the suite runs three tests at once on two cores) that thread can be off the CPU
+    for tens of milliseconds, and the default buffer (~270 small datagrams) overflows: the kernel
+    drops what the server did answer (UdpRcvbufErrors), and the test blames the server.
+    SO_RCVBUFFORCE passes net.core.rmem_max as root; plain SO_RCVBUF otherwise (capped)."""
+    for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, size)
+            return
+        except OSError:
+            continue
+
+
 def raw_udp(host: str, port: int, packet: bytes, timeout: float = 2.0) -> Optional[bytes]:
     """Sends raw bytes; returns the first datagram back, or None after `timeout`."""
     with socket.socket(_family(host), socket.SOCK_DGRAM) as s:

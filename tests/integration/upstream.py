@@ -18,7 +18,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from dnsclient import _family, _recv_exact, udp
+from dnsclient import _family, _recv_exact, big_receive_buffer, udp
 from processes import ManagedProcess, free_port, wait_until
 from zonegen import write_zones
 
@@ -170,15 +170,9 @@ class CountingProxy:
     def start(self) -> "CountingProxy":
         family = _family(self.listen_host)
         self._udp = socket.socket(family, socket.SOCK_DGRAM)
-        # One Python thread reads this socket: on a busy machine it can be off the CPU while a
-        # cold burst arrives (Holdfast sends up to max_inflight 256 at once), and the default
-        # buffer (~270 small datagrams) overflows; each dropped query became a SERVFAIL that the
-        # stand-in, not the test's subject, caused (UdpRcvbufErrors counted them). 4 MiB holds
-        # thousands; SO_RCVBUFFORCE passes rmem_max as root.
-        for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
-            with contextlib.suppress(OSError):
-                self._udp.setsockopt(socket.SOL_SOCKET, option, 4 << 20)
-                break
+        # A cold burst (Holdfast sends up to max_inflight 256 at once) overflowed the default
+        # buffer on a busy machine: each query dropped here became a SERVFAIL.
+        big_receive_buffer(self._udp)
         self._udp.bind((self.listen_host, self.port))
         self._udp.settimeout(0.1)
         self._tcp = socket.socket(family, socket.SOCK_STREAM)
