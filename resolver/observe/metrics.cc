@@ -432,10 +432,35 @@ void worker_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
                        "because that loop had fallen behind (its core busy with other work); loop "
                        "0 is the owner loop.",
                        MetricType::Counter);
-  helped.counter({{"loop", "0"}}, d(s.owner_helped));
+  helped.counter({{"loop", "0"}}, d(s.owner_udp.helped));
   for (const WorkerMetrics& w : workers) {
-    helped.counter({{"loop", std::to_string(w.index)}}, d(w.helped));
+    helped.counter({{"loop", std::to_string(w.index)}}, d(w.udp.helped));
   }
+}
+
+// Every loop's UDP sockets, loop 0 (the owner) always.
+void udp_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) {
+  FamilyBuilder dropped(out, "holdfast_udp_dropped_total",
+                        "UDP datagrams a loop dropped: oversize (a query larger than the 4096-byte "
+                        "receive slot) or backlog_full (a reply, when the socket's send buffer and "
+                        "the 256-reply backlog were both full).",
+                        MetricType::Counter);
+  FamilyBuilder errors(out, "holdfast_udp_send_errors_total",
+                       "UDP replies the kernel refused for another reason than a full buffer "
+                       "(e.g. no route to the client); each is skipped.",
+                       MetricType::Counter);
+  FamilyBuilder busy(out, "holdfast_udp_busy_entries_total",
+                     "Times a loop found a full batch of queries waiting and read its socket once "
+                     "per loop turn instead of waiting for epoll (load near what one core takes).",
+                     MetricType::Counter);
+  auto add = [&](const std::string& loop, const LoopUdpMetrics& u) {
+    dropped.counter({{"loop", loop}, {"reason", "oversize"}}, d(u.oversize));
+    dropped.counter({{"loop", loop}, {"reason", "backlog_full"}}, d(u.backlog_full));
+    errors.counter({{"loop", loop}}, d(u.send_errors));
+    busy.counter({{"loop", loop}}, d(u.busy_entries));
+  };
+  add("0", s.owner_udp);
+  for (const WorkerMetrics& w : s.workers) add(std::to_string(w.index), w.udp);
 }
 
 }  // namespace
@@ -456,6 +481,7 @@ std::vector<MetricFamily> render_families(const MetricsSnapshot& s) {
   store_families(out, s.store);
   pipeline_families(out, s.pipeline);
   worker_families(out, s);
+  udp_families(out, s);
   // Families without a sample are left out of the exposition.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

@@ -126,6 +126,15 @@ struct PipelineMetrics {
   std::uint64_t oldest_stale_seconds = 0;  // over the last one to two minutes
 };
 
+// One loop's UDP sockets: holdfast_udp_*_total{loop} and holdfast_loop_helped_total{loop}.
+struct LoopUdpMetrics {
+  std::uint64_t helped = 0;        // queries it read from another loop's socket (udp_group.h)
+  std::uint64_t oversize = 0;      // datagrams larger than a receive slot, dropped
+  std::uint64_t backlog_full = 0;  // replies dropped: the socket and the backlog were full
+  std::uint64_t send_errors = 0;   // replies the kernel refused (not EAGAIN)
+  std::uint64_t busy_entries = 0;  // times a socket was read once per loop turn
+};
+
 // One worker loop (`workers` > 1): holdfast_worker_*_total{worker}.
 struct WorkerMetrics {
   std::uint32_t index = 0;
@@ -133,7 +142,7 @@ struct WorkerMetrics {
   std::uint64_t answered = 0;
   std::uint64_t handed_off = 0;
   std::uint64_t handoff_drops = 0;
-  std::uint64_t helped = 0;  // queries it read from another loop's socket (udp_group.h)
+  LoopUdpMetrics udp;
 };
 
 struct MetricsSnapshot {
@@ -148,7 +157,7 @@ struct MetricsSnapshot {
   StoreMetrics store;
   PipelineMetrics pipeline;
   std::vector<WorkerMetrics> workers;
-  std::uint64_t owner_helped = 0;  // the owner loop's WorkerMetrics::helped
+  LoopUdpMetrics owner_udp;  // loop 0, every listener it had (closed ones included)
 };
 
 }  // namespace holdfast::observe

@@ -49,15 +49,18 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       }
     }
   }
+  const auto loop_udp = [](const UdpCounters& c) {
+    return observe::LoopUdpMetrics{c.helped, c.truncated, c.backlog_drops, c.send_errors,
+                                   c.busy_entries};
+  };
   for (const WorkerStats& worker : workers) {
     out.workers.push_back(observe::WorkerMetrics{worker.index, worker.path.queries,
                                                  worker.path.answered, worker.path.handed_off,
-                                                 worker.path.handoff_drops, worker.udp.helped});
+                                                 worker.path.handoff_drops, loop_udp(worker.udp)});
   }
-  out.owner_helped = closed_udp_helped_;
-  for (const auto& [key, listeners] : listeners_) {
-    out.owner_helped += listeners.udp->counters().helped;
-  }
+  UdpCounters owner = closed_udp_;
+  for (const auto& [key, listeners] : listeners_) owner += listeners.udp->counters();
+  out.owner_udp = loop_udp(owner);
   const PipelineCounters pipeline = pipeline_.take_counters();
   for (const auto& zone : zones_) {
     std::string server;

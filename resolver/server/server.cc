@@ -179,7 +179,7 @@ void Server::close_generation(Generation& generation) noexcept {
     pipeline_.retarget_refreshes(zone.get(), nullptr);
   }
   for (auto& [key, listeners] : generation.listeners) {
-    closed_udp_helped_ += listeners.udp->counters().helped;  // holdfast_loop_helped_total{loop="0"}
+    closed_udp_ += listeners.udp->counters();  // holdfast_udp_*_total{loop="0"} keep counting
     listeners.udp->close();
     listeners.tcp->close();
   }

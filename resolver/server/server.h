@@ -151,7 +151,7 @@ class Server {
   std::unique_ptr<cache::StorePromoter> promoter_;  // warm start: the store into memory
   std::map<ListenerKey, Listeners> listeners_;
   std::vector<Retired> retired_;
-  std::uint64_t closed_udp_helped_ = 0;  // what the owner's closed UDP listeners had helped with
+  UdpCounters closed_udp_;  // the owner's closed UDP listeners' counts (metrics survive a reload)
   uv_timer_t retire_timer_{};
   // Worker loops (null with `workers 1`), and the listening address of each of their slots.
   std::unique_ptr<WorkerPool> workers_;

@@ -41,6 +41,18 @@ struct UdpCounters {
   std::uint64_t batches = 0;        // recvmmsg calls that returned datagrams
   std::uint64_t busy_entries = 0;   // times the socket left epoll to be read once per loop turn
   std::uint64_t helped = 0;         // datagrams read from another loop's socket (udp_group.h)
+
+  UdpCounters& operator+=(const UdpCounters& c) noexcept {
+    received += c.received;
+    sent += c.sent;
+    send_errors += c.send_errors;
+    truncated += c.truncated;
+    backlog_drops += c.backlog_drops;
+    batches += c.batches;
+    busy_entries += c.busy_entries;
+    helped += c.helped;
+    return *this;
+  }
 };
 
 class UdpListener final : public ReplySink {

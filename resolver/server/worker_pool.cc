@@ -20,17 +20,6 @@ namespace {
 
 constexpr std::uint64_t kPublishMs = 100;
 
-void add_udp(UdpCounters& sum, const UdpCounters& c) noexcept {
-  sum.received += c.received;
-  sum.sent += c.sent;
-  sum.send_errors += c.send_errors;
-  sum.truncated += c.truncated;
-  sum.backlog_drops += c.backlog_drops;
-  sum.batches += c.batches;
-  sum.busy_entries += c.busy_entries;
-  sum.helped += c.helped;
-}
-
 }  // namespace
 
 // One worker: its loop, thread, sockets and hit path. Everything but the mutex-guarded mailbox
@@ -190,7 +179,7 @@ class WorkerPool::Worker {
       WorkerStats stats;
       stats.index = index_;
       stats.path = path_.counters();
-      for (const auto& listener : listeners_) add_udp(stats.udp, listener->counters());
+      for (const auto& listener : listeners_) stats.udp += listener->counters();
       stats.requests = path_.requests();
       std::lock_guard lock(mutex_);
       published_ = std::move(stats);

@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,13 @@ class ObserveHttpTest(unittest.TestCase):
         # Silence (no answer for 100 ms with queries outstanding) opens the circuit.
         self.assertTrue(h.wait_until(
             lambda: h.sample(self.scrape(), "holdfast_upstream_circuit_open") == 1, 3.0))
+        # Two datagrams larger than any query (a receive slot is 4096 bytes): dropped, counted.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for size in (5000, 4097):
+                s.sendto(b"\x42" * size, ("127.0.0.1", self.port))
+        oversize = dict(loop="0", reason="oversize")
+        self.assertTrue(h.wait_until(
+            lambda: h.sample(self.scrape(), "holdfast_udp_dropped_total", **oversize) == 2, 3.0))
         after = self.scrape()
         check = subprocess.run(["promtool", "check", "metrics"], input=after, text=True,
                                capture_output=True)
@@ -109,6 +117,9 @@ class ObserveHttpTest(unittest.TestCase):
         self.assertEqual(h.sample(after, "holdfast_store_state", state="open"), 1)
         self.assertGreater(h.sample(after, "holdfast_store_entries"), 0)
         self.assertEqual(h.sample(after, "coredns_build_info"), 1)
+        self.assertIn('holdfast_udp_dropped_total{loop="0",reason="backlog_full"} 0', after)
+        self.assertIn('holdfast_udp_send_errors_total{loop="0"} 0', after)
+        self.assertIn('holdfast_udp_busy_entries_total{loop="0"}', after)
 
     def test_health_fails_while_the_loop_is_stalled_and_recovers(self):
         self.start()
