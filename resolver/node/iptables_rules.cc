@@ -92,6 +92,14 @@ std::vector<std::string> rule_argv(const IptablesRule& rule, IptablesMode mode, 
   return argv;
 }
 
+std::string chain_and_args(const IptablesRule& rule) {
+  std::string text = rule.chain;
+  for (const std::string& arg : rule.args) {
+    text += arg.find(' ') == std::string::npos ? " " + arg : " \"" + arg + "\"";
+  }
+  return text;
+}
+
 std::string deletion_restore_input(const std::vector<IptablesRule>& rules, Family family) {
   std::vector<std::string> tables;
   for (const IptablesRule& rule : rules) {
@@ -105,11 +113,7 @@ std::string deletion_restore_input(const std::vector<IptablesRule>& rules, Famil
     input += "*" + table + "\n";
     for (const IptablesRule& rule : rules) {
       if (rule.family != family || rule.table != table) continue;
-      input += "-D " + rule.chain;
-      for (const std::string& arg : rule.args) {
-        input += arg.find(' ') == std::string::npos ? " " + arg : " \"" + arg + "\"";
-      }
-      input += "\n";
+      input += "-D " + chain_and_args(rule) + "\n";
     }
     input += "COMMIT\n";
   }

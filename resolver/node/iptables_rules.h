@@ -49,6 +49,9 @@ std::string restore_binary(IptablesMode mode, Family family);
 enum class RuleOp { kCheck, kInsert, kDelete };
 std::vector<std::string> rule_argv(const IptablesRule& rule, IptablesMode mode, RuleOp op);
 
+// "CHAIN ARG..." as a shell or `*-restore` reads it: an argument with a space in double quotes.
+std::string chain_and_args(const IptablesRule& rule);
+
 // What `*-restore --noflush` reads to delete each of `rules` of `family` once: one "*table" block
 // per table in first-seen order, "-D chain args" lines (an argument with a space in quotes),
 // "COMMIT". Empty when no rule is of `family`.

@@ -9,11 +9,7 @@ namespace holdfast::node {
 namespace {
 
 std::string describe(const IptablesRule& rule, IptablesMode mode) {
-  std::string text = iptables_binary(mode, rule.family) + " -t " + rule.table + " " + rule.chain;
-  for (const std::string& arg : rule.args) {
-    text += arg.find(' ') == std::string::npos ? " " + arg : " \"" + arg + "\"";
-  }
-  return text;
+  return iptables_binary(mode, rule.family) + " -t " + rule.table + " " + chain_and_args(rule);
 }
 
 // Counts a failure; a held xtables lock makes the remaining rules wait for the next sync.
