@@ -19,6 +19,7 @@
 
 #include "base/string_hash.h"
 #include "cache/cache_key.h"
+#include "cache/memory_cache.h"
 #include "server/client.h"
 #include "upstream/answer_handler.h"
 
@@ -61,6 +62,19 @@ class Flight final : public upstream::AnswerHandler {
   const std::vector<std::uint8_t>& query() const noexcept { return query_; }  // what went upstream
   const std::vector<FlightWaiter>& waiters() const noexcept { return waiters_; }
 
+  // The stale reply (rendered as the cache rendered it, TTLs set) that clients joining with a
+  // deadline were promised if no answer comes first. The memory cache can evict that entry while
+  // the flight is in the air (a working set larger than the cache, just read from the store), so
+  // the flight keeps its own copy; the first joiner's copy serves every waiter.
+  struct StaleReply {
+    std::vector<std::uint8_t> bytes;
+    cache::Hit hit;
+  };
+  const StaleReply* stale_reply() const noexcept { return stale_reply_ ? &*stale_reply_ : nullptr; }
+  void keep_stale_reply(StaleReply reply) {
+    if (!stale_reply_) stale_reply_ = std::move(reply);
+  }
+
  private:
   friend class FlightTable;
   FlightSink& sink_;
@@ -69,6 +83,7 @@ class Flight final : public upstream::AnswerHandler {
   Zone* zone_;
   std::vector<std::uint8_t> query_;
   std::vector<FlightWaiter> waiters_;
+  std::optional<StaleReply> stale_reply_;
 };
 
 class FlightTable {

@@ -185,7 +185,8 @@ void QueryPipeline::on_deadlines() noexcept {
   try {
     flights_.take_due(clock_.monotonic_ms(), [&](Flight& flight, const Waiter& waiter) {
       // The client timer ran out: answer stale now, keep the flight going for the cache.
-      if (!answer_from_cache(waiter, *flight.zone(), flight.key(), StaleReason::kTimeout)) {
+      if (!answer_from_cache(waiter, *flight.zone(), flight.key(), StaleReason::kTimeout) &&
+          !answer_promised_stale(waiter, *flight.zone(), flight, StaleReason::kTimeout)) {
         return false;
       }
       ++counters_.stale_on_timeout;
@@ -295,7 +296,10 @@ void QueryPipeline::on_flight_done(Flight* flight, upstream::UpstreamStatus stat
   for (const Waiter& waiter : owned->waiters()) {
     if (waiter.answered) continue;
     // Stale data beats any error (RFC 8767 §4); a fresh SERVFAIL never replaces it.
-    if (serves_stale(zone) && answer_from_cache(waiter, zone, owned->key(), reason)) continue;
+    if (serves_stale(zone) && (answer_from_cache(waiter, zone, owned->key(), reason) ||
+                               answer_promised_stale(waiter, zone, *owned, reason))) {
+      continue;
+    }
     if (entry) {
       answer_waiter(waiter, zone, &*entry, true, dns::Rcode::kServFail);  // pass the rcode on
     } else {

@@ -187,6 +187,12 @@ class QueryPipeline final : public QueryHandler,
   // Replies (query_pipeline.cc).
   void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry, bool from_failure,
                      dns::Rcode failure) noexcept;
+  // Keeps the stale reply just rendered into reply_ by the lookup that found `hit` in `flight`.
+  void keep_stale_reply(Flight& flight, const cache::Hit& hit);
+  // Answers `waiter` with the stale reply `flight` kept (its entry left the memory cache while
+  // the flight was in the air); false when it kept none.
+  bool answer_promised_stale(const Waiter& waiter, Zone& zone, const Flight& flight,
+                             StaleReason reason) noexcept;
   bool answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key,
                          StaleReason reason) noexcept;
   void count_stale(Zone& zone, StaleReason reason, const cache::Hit& hit) noexcept;

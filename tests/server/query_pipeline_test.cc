@@ -1,7 +1,9 @@
 // The query pipeline against a scripted upstream group (upstream::UpstreamGroup) on a real loop:
 // misses coalesce into one flight, verify-mode serve-stale answers stale when the upstream is
 // slower than the client's wait, an open circuit answers stale at once and holds the refresh
-// until recovery, and an over-budget upstream gets no refresh now but one later.
+// until recovery, and an over-budget upstream gets no refresh now but one later. A stale answer
+// promised to a waiting client is kept by its flight, so it still goes out when the memory cache
+// evicted the entry meanwhile.
 #include "server/query_pipeline.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -171,6 +174,41 @@ TEST_F(QueryPipelineTest, VerifyModeAnswersStaleWhenTheUpstreamIsSlowerThanTheCl
   ASSERT_EQ(replies_.sent.size(), 2U);
   EXPECT_EQ(address_octet(replies_.sent[1]), 2);
   EXPECT_FALSE(has_ede(replies_.sent[1], dns::ede::kStaleAnswer));
+}
+
+TEST_F(QueryPipelineTest, AStaleAnswerPromisedAtTheDeadlineSurvivesItsEntryLeavingTheCache) {
+  cache_stale("e.example", 6);
+  ask(501, "e.example");
+  ask(502, "E.example");  // joins the flight
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  // Evicted while the flight is in the air: a working set larger than the cache, as after a
+  // restart on a big store, where this entry had just been read from the store.
+  EXPECT_EQ(zone_.cache->erase_if([](std::string_view) { return true; }), 1U);
+  run_until([&] { return replies_.sent.size() == 2; });
+  ASSERT_EQ(replies_.sent.size(), 2U);
+  for (const auto& reply : replies_.sent) {
+    EXPECT_EQ(rcode_of(reply), 0);
+    EXPECT_EQ(address_octet(reply), 6);
+    EXPECT_TRUE(has_ede(reply, dns::ede::kStaleAnswer));
+  }
+  EXPECT_EQ(id_of(replies_.sent[0]), 501);
+  EXPECT_EQ(id_of(replies_.sent[1]), 502);
+  // The upstream's late failure answers nobody twice.
+  upstream_.asked[0].handler->on_upstream_answer(upstream::UpstreamStatus::kTimeout, dns::Bytes());
+  EXPECT_EQ(replies_.sent.size(), 2U);
+}
+
+TEST_F(QueryPipelineTest, AStaleAnswerPromisedBeforeAFailureSurvivesItsEntryLeavingTheCache) {
+  cache_stale("f.example", 8);
+  ask(601, "f.example");
+  ASSERT_EQ(upstream_.asked.size(), 1U);
+  EXPECT_EQ(zone_.cache->erase_if([](std::string_view) { return true; }), 1U);
+  // The upstream fails before the client's deadline: stale, not SERVFAIL.
+  upstream_.asked[0].handler->on_upstream_answer(upstream::UpstreamStatus::kTimeout, dns::Bytes());
+  ASSERT_EQ(replies_.sent.size(), 1U);
+  EXPECT_EQ(rcode_of(replies_.sent[0]), 0);
+  EXPECT_EQ(address_octet(replies_.sent[0]), 8);
+  EXPECT_TRUE(has_ede(replies_.sent[0], dns::ede::kStaleAnswer));
 }
 
 TEST_F(QueryPipelineTest, AnOpenCircuitAnswersStaleAtOnceAndRefreshesAfterRecovery) {
