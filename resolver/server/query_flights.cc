@@ -9,6 +9,7 @@
 #include "dns/header.h"
 #include "dns/name.h"
 #include "dns/rr_text.h"
+#include "dns/wire.h"
 #include "server/query_pipeline.h"
 #include "upstream/forwarder.h"
 #include "upstream/query_writer.h"
@@ -166,6 +167,29 @@ void QueryPipeline::abandon_flights(Zone* zone) noexcept {
     ++counters_.servfail;
     reply_error(packet, parsed, dns::Rcode::kServFail, std::nullopt, waiter.client, zone);
   }
+}
+
+Flight::StaleReply QueryPipeline::rendered_stale_reply(const cache::Hit& hit) const {
+  return Flight::StaleReply{
+      std::vector<std::uint8_t>(reply_.begin(),
+                                reply_.begin() + static_cast<std::ptrdiff_t>(hit.wire_len)),
+      hit};
+}
+
+bool QueryPipeline::answer_promised_stale(const Waiter& waiter, Zone& zone, const Flight& flight,
+                                          StaleReason reason) noexcept {
+  const Flight::StaleReply* kept = flight.stale_reply();
+  if (kept == nullptr || kept->bytes.size() > reply_.size()) return false;
+  std::copy(kept->bytes.begin(), kept->bytes.end(), reply_.begin());
+  const dns::Bytes packet(waiter.query);
+  const dns::ParsedQuery parsed = dns::parse_query(packet);
+  count_stale(zone, reason, kept->hit);
+  const std::uint16_t ede = static_cast<dns::Rcode>(kept->hit.rcode) == dns::Rcode::kNxDomain
+                                ? dns::ede::kStaleNxdomainAnswer
+                                : dns::ede::kStaleAnswer;
+  finish_and_send(kept->bytes.size(), kept->hit.question_end, packet, parsed.query, waiter.client,
+                  ede, &zone);
+  return true;
 }
 
 void QueryPipeline::arm_timer(uv_timer_t& timer, std::int64_t due_ms) noexcept {

@@ -356,16 +356,13 @@ void QueryPipeline::answer_stale_or_wait(Zone& zone, const cache::CacheKey& key,
           clock_.monotonic_ms() + forwarder->stale_wait_ms(zone.stale.client_timeout_ms);
       if (Flight* flight = flights_.find(key.view()); flight != nullptr) {
         ++counters_.coalesced;
-        if (flight->stale_reply() == nullptr) keep_stale_reply(*flight, hit);
+        if (flight->stale_reply() == nullptr) flight->keep_stale_reply(rendered_stale_reply(hit));
         join(*flight, packet, client, deadline);
         return;
       }
       if (forwarder->admit()) {
         // Copied before the flight starts: a forwarder that fails at once answers from reply_.
-        Flight::StaleReply promised{
-            std::vector<std::uint8_t>(reply_.begin(),
-                                      reply_.begin() + static_cast<std::ptrdiff_t>(hit.wire_len)),
-            hit};
+        Flight::StaleReply promised = rendered_stale_reply(hit);
         const FirstWaiter first{packet, client, deadline};
         start_flight(zone, key, upstream_query_for(packet, query), &first);
         if (Flight* flight = flights_.find(key.view()); flight != nullptr) {
@@ -442,29 +439,6 @@ void QueryPipeline::answer_waiter(const Waiter& waiter, Zone& zone, const cache:
   const std::size_t len = cache::render_entry(*entry, entry->ttl_seconds, render, reply_);
   finish_and_send(len, entry->question_end, packet, parsed.query, waiter.client, std::nullopt,
                   &zone, observe::Responder::kForward);
-}
-
-void QueryPipeline::keep_stale_reply(Flight& flight, const cache::Hit& hit) {
-  flight.keep_stale_reply(Flight::StaleReply{
-      std::vector<std::uint8_t>(reply_.begin(),
-                                reply_.begin() + static_cast<std::ptrdiff_t>(hit.wire_len)),
-      hit});
-}
-
-bool QueryPipeline::answer_promised_stale(const Waiter& waiter, Zone& zone, const Flight& flight,
-                                          StaleReason reason) noexcept {
-  const Flight::StaleReply* kept = flight.stale_reply();
-  if (kept == nullptr || kept->bytes.size() > reply_.size()) return false;
-  std::copy(kept->bytes.begin(), kept->bytes.end(), reply_.begin());
-  const dns::Bytes packet(waiter.query);
-  const dns::ParsedQuery parsed = dns::parse_query(packet);
-  count_stale(zone, reason, kept->hit);
-  const std::uint16_t ede = static_cast<dns::Rcode>(kept->hit.rcode) == dns::Rcode::kNxDomain
-                                ? dns::ede::kStaleNxdomainAnswer
-                                : dns::ede::kStaleAnswer;
-  finish_and_send(kept->bytes.size(), kept->hit.question_end, packet, parsed.query, waiter.client,
-                  ede, &zone);
-  return true;
 }
 
 bool QueryPipeline::answer_from_cache(const Waiter& waiter, Zone& zone, const cache::CacheKey& key,

@@ -187,8 +187,8 @@ class QueryPipeline final : public QueryHandler,
   // Replies (query_pipeline.cc).
   void answer_waiter(const Waiter& waiter, Zone& zone, const cache::Entry* entry, bool from_failure,
                      dns::Rcode failure) noexcept;
-  // Keeps the stale reply just rendered into reply_ by the lookup that found `hit` in `flight`.
-  void keep_stale_reply(Flight& flight, const cache::Hit& hit);
+  // A copy of the stale reply the lookup that found `hit` just rendered into reply_.
+  Flight::StaleReply rendered_stale_reply(const cache::Hit& hit) const;
   // Answers `waiter` with the stale reply `flight` kept (its entry left the memory cache while
   // the flight was in the air); false when it kept none.
   bool answer_promised_stale(const Waiter& waiter, Zone& zone, const Flight& flight,
