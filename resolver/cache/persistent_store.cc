@@ -518,10 +518,17 @@ void PersistentStore::pause_for_space(const LmdbError& err) {
   out_of_space_ = true;
   next_space_check_ms_ = clock_.monotonic_ms() + kSpaceRetryMs;
   state_ = StoreState::kReadOnly;
+  // What the filesystem says, beside the error: LMDB reports a write cut short by a full disk as
+  // EIO ("Input/output error"), which alone would read like a failing disk.
+  std::string free_space;
+  if (struct statvfs fs{}; ::statvfs(options_.dir.c_str(), &fs) == 0) {
+    free_space =
+        fmt::format("; {} KiB free", static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize / 1024);
+  }
   spdlog::error(
-      "persist {}: write failed ({}): the disk is full; serving the answers it holds, writing "
+      "persist {}: write failed ({}{}): the disk is full; serving the answers it holds, writing "
       "nothing until there is room (checked every {} s)",
-      options_.dir, err.what(), kSpaceRetryMs / 1000);
+      options_.dir, err.what(), free_space, kSpaceRetryMs / 1000);
 }
 
 void PersistentStore::resume_if_room() {
