@@ -29,6 +29,14 @@ std::string format_value() {
   return std::to_string(kEntryFormatVersion);
 }
 
+// Bytes an unprivileged writer may still use on the filesystem holding `dir` (none when statvfs
+// cannot tell).
+std::optional<std::uint64_t> free_bytes(const std::string& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
 // Opens the store in a child process and reads every record, so that a file damaged badly
 // enough to crash LMDB crashes the child, not the daemon. True when the store is sound (or absent).
 bool store_is_sound(const std::string& dir, std::size_t map_bytes) {
@@ -520,11 +528,8 @@ void PersistentStore::pause_for_space(const LmdbError& err) {
   state_ = StoreState::kReadOnly;
   // What the filesystem says, beside the error: LMDB reports a write cut short by a full disk as
   // EIO ("Input/output error"), which alone would read like a failing disk.
-  std::string free_space;
-  if (struct statvfs fs{}; ::statvfs(options_.dir.c_str(), &fs) == 0) {
-    free_space =
-        fmt::format("; {} KiB free", static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize / 1024);
-  }
+  const std::optional<std::uint64_t> available = free_bytes(options_.dir);
+  const std::string free_space = available ? fmt::format("; {} KiB free", *available / 1024) : "";
   spdlog::error(
       "persist {}: write failed ({}{}): the disk is full; serving the answers it holds, writing "
       "nothing until there is room (checked every {} s)",
@@ -532,11 +537,8 @@ void PersistentStore::pause_for_space(const LmdbError& err) {
 }
 
 void PersistentStore::resume_if_room() {
-  struct statvfs fs {};
-  if (::statvfs(options_.dir.c_str(), &fs) == 0 &&
-      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kResumeFreeBytes) {
-    return;
-  }
+  const std::optional<std::uint64_t> available = free_bytes(options_.dir);
+  if (available && *available < kResumeFreeBytes) return;
   // A write of our own proves it: the format key again, one small transaction.
   LmdbTxn txn(env_, LmdbTxn::Mode::kWrite);
   if (!txn.ok() || txn.put(env_.meta(), kFormatKey, format_value()).status != LmdbStatus::kOk ||
@@ -550,7 +552,7 @@ void PersistentStore::resume_if_room() {
   out_of_space_ = false;
   state_ = StoreState::kOpen;
   spdlog::info("persist {}: {} MiB free again; persistence is back", options_.dir,
-               static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >> 20);
+               available.value_or(0) >> 20);
 }
 
 Result<SnapshotStats> PersistentStore::export_snapshot(const std::string& file) {
