@@ -27,6 +27,7 @@ class Forwarder::Attempt final : public AnswerHandler {
     ++owner_->counters_.attempts;
     if (index_ > 0) ++owner_->counters_.failovers;
     sent_ms_ = owner_->clock_.monotonic_ms();
+    if (first_sent_ms_ < 0) first_sent_ms_ = sent_ms_;
     sent_ns_ = uv_hrtime();
     // c-ares 1.18 sends the ID it is given: a fresh random one per attempt (RFC 5452 §4.3).
     if (query_.size() >= 2) dns::set_id(dns::MutableBytes(query_), owner_->next_query_id());
@@ -55,6 +56,12 @@ class Forwarder::Attempt final : public AnswerHandler {
       next();
       return;
     }
+    if (status == UpstreamStatus::kTimeout && via_ == Via::kNormal &&
+        owner_->may_resend(server, first_sent_ms_)) {
+      ++owner_->counters_.resends;
+      next();  // the same server, with a fresh ID
+      return;
+    }
     if (!usable) ++owner_->counters_.failures;
     AnswerHandler* handler = handler_;
     owner_->finish(this);  // deletes this
@@ -69,6 +76,7 @@ class Forwarder::Attempt final : public AnswerHandler {
   Via via_;
   std::size_t index_ = 0;
   std::int64_t sent_ms_ = 0;
+  std::int64_t first_sent_ms_ = -1;
   std::uint64_t sent_ns_ = 0;
 };
 

@@ -37,6 +37,10 @@ struct ForwarderOptions {
   std::chrono::milliseconds probe_interval = config::UpstreamLimits{}.probe_interval;
   int probes = config::UpstreamLimits{}.probes;
   std::chrono::milliseconds attempt_timeout{2000};
+  // How long one question may take upstream, every attempt together: a server that timed out is
+  // asked once more only if that attempt can end inside it. glibc's first try waits 5 s, and
+  // CoreDNS's `forward` retries within the same 5 s.
+  std::chrono::milliseconds question_budget{5000};
   std::string name;  // for log lines, e.g. "cluster.local.:53"
 };
 
@@ -44,6 +48,7 @@ struct ForwarderCounters {
   std::uint64_t requests = 0;          // resolve() calls
   std::uint64_t attempts = 0;          // queries sent to a server
   std::uint64_t failovers = 0;         // attempts after the first
+  std::uint64_t resends = 0;           // attempts that asked a server again after it timed out
   std::uint64_t over_limit = 0;        // refused by max_concurrent
   std::uint64_t failures = 0;          // requests that ended without a usable answer
   std::uint64_t circuit_opened = 0;    // times every server went down
@@ -154,6 +159,14 @@ class Forwarder final : public UpstreamGroup {
   void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query, dns::Bytes response,
                  std::uint64_t sent_ns) noexcept;
   void on_failure(std::size_t server, UpstreamStatus status, std::int64_t sent_ms) noexcept;
+  // After `server` timed out on a question first sent at `first_sent_ms`, with no other server
+  // left to try: true, taking a token, when it may be asked once more — a lost datagram (ours or
+  // its answer) then costs the client one attempt timeout, not a SERVFAIL. Only when the attempt
+  // can end inside `question_budget`, the server is not down, and admit() says yes (the circuit
+  // is closed, no miss waits, upstream_limits allow it). So second copies stay under `qps`, none
+  // goes while misses queue (an upstream too slow for the load), and a dead upstream gets at most
+  // `max_fails` - 1 of them before its timeouts mark it down.
+  bool may_resend(std::size_t server, std::int64_t first_sent_ms) noexcept;
   void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
   void send_health_check(std::size_t server) noexcept;
   // The timer: silence detection, timed probes, draining and expiring the queue.

@@ -69,6 +69,14 @@ bool Forwarder::admit() noexcept {
   return false;
 }
 
+bool Forwarder::may_resend(std::size_t server, std::int64_t first_sent_ms) noexcept {
+  const std::int64_t now = clock_.monotonic_ms();
+  if (now - first_sent_ms + options_.attempt_timeout.count() > options_.question_budget.count()) {
+    return false;
+  }
+  return !circuit_.down(server) && admit();
+}
+
 void Forwarder::submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client) {
   const std::int64_t now = clock_.monotonic_ms();
   // Nothing overtakes a miss that already waits.

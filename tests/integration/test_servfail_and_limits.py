@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """When the upstream fails: SERVFAIL cached briefly (`cache { servfail }`, 5 s by default),
-REFUSED passed along, a silent upstream turned into SERVFAIL in bounded time, `max_concurrent`
+REFUSED passed along, a silent upstream turned into SERVFAIL in bounded time, a lost datagram
+sent again once instead of costing a SERVFAIL, `max_concurrent`
 refusing at once, and `policy sequential` failing over, with `max_fails` marking a dead server
 down. One NSD and its proxies are shared; every test runs its own holdfast with its own Corefile."""
 import contextlib
@@ -65,6 +66,7 @@ class ServfailAndLimitsTest(unittest.TestCase):
         self.proxy.drop = False
         self.proxy.servfail = False
         self.proxy.delay_names = {}
+        self.proxy.drop_first = {}
 
     def tearDown(self):
         self.proxy.servfail = False
@@ -146,7 +148,55 @@ class ServfailAndLimitsTest(unittest.TestCase):
         reply, elapsed = self.timed_udp(port, qname)
         self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL, str(reply))
         self.assertLessEqual(elapsed, 5.0, "the client was left waiting past 5 s")
-        self.assertGreaterEqual(self.proxy.count(qname), 1)
+        # Asked again once at most: the resend's 2 s fit in 5 s, a third's would not.
+        self.assertIn(self.proxy.count(qname), (1, 2))
+
+    # --- a lost datagram -------------------------------------------------------------------------
+    def test_a_lost_datagram_costs_the_client_a_timeout_not_a_servfail(self):
+        # One upstream (node-local-dns forwarding to the kube-dns IP): its answer to the first
+        # query is lost on the way; the question goes again and the client gets the answer.
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        qname = h.svc_name(5, 6)
+        self.proxy.drop_first = {qname: 1}
+        reply, elapsed = self.timed_udp(port, qname)
+        self.assertEqual(reply.rcode(), dns.rcode.NOERROR, str(reply))
+        self.assertEqual([rd.to_text() for rrset in reply.answer for rd in rrset],
+                         [h.svc_ipv4(5, 6)])
+        self.assertEqual(self.proxy.count(qname), 2, "sent once, lost, and sent once more")
+        self.assertGreater(elapsed, 1.5, "the second copy goes after the 2 s attempt timeout")
+        self.assertLess(elapsed, 4.5, f"answered after {elapsed:.1f} s")
+
+    def test_a_question_lost_twice_is_not_sent_a_third_time(self):
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        qname = h.svc_name(6, 6)
+        self.proxy.drop_first = {qname: 5}
+        reply, elapsed = self.timed_udp(port, qname)
+        self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL, str(reply))
+        self.assertLessEqual(elapsed, 5.0, "the client was left waiting past 5 s")
+        time.sleep(2.5)  # a third copy would have gone by now
+        self.assertEqual(self.proxy.count(qname), 2)
+
+    def test_a_dead_upstream_is_not_sent_second_copies(self):
+        # 40 new names at once to an upstream that answers nothing. Their timeouts come together:
+        # the first (1 failure in a row, under `max_fails 2`) is sent again, the second marks
+        # the server down and opens the circuit, and no other is.
+        port = self.daemon(lambda p: block(p, [self.silent.port]))
+        names = [h.svc_name(n, 7) for n in range(40)]
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in names]
+        try:
+            for s, name in zip(socks, names):
+                s.sendto(h.make_query(name, "A").to_wire(), ("127.0.0.1", port))
+            rcodes = []
+            for s in socks:
+                s.settimeout(6.0)
+                rcodes.append(dns.message.from_wire(s.recv(65535)).rcode())
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(rcodes, [dns.rcode.SERVFAIL] * len(names))
+        time.sleep(2.5)  # a second copy would have gone by now
+        sent = sum(self.silent.count(name) for name in names)
+        self.assertEqual(sent, len(names) + 1, "second copies to a dead upstream: max_fails - 1")
 
     # --- max_concurrent --------------------------------------------------------------------------
     def test_max_concurrent_refuses_questions_over_the_limit_at_once(self):

@@ -124,7 +124,8 @@ class CountingProxy:
     """A DNS proxy on 127.0.0.1:port (UDP and TCP) in front of an upstream, that records every
     query it receives, can delay each one (`delay_seconds`, or per name: `delay_names`), can stop
     answering (`drop = True`: the upstream looks dead, queries time out) and can answer SERVFAIL
-    itself (`servfail = True`: the upstream looks broken) without touching the upstream itself.
+    itself (`servfail = True`: the upstream looks broken) without touching the upstream itself;
+    `drop_first` loses the first queries for chosen names, as a network loses a datagram.
     Threads are bounded: at most `max_inflight` queries are handled at once, the rest dropped."""
 
     def __init__(self, upstream_port: int, *, upstream_host: str = "127.0.0.1",
@@ -136,6 +137,8 @@ class CountingProxy:
         self.delay_seconds = delay_seconds
         # {name: seconds}: these names wait this long instead of `delay_seconds`.
         self.delay_names: dict[str, float] = {}
+        # {name: n}: the next n queries for this name are dropped (lost datagrams), then it passes.
+        self.drop_first: dict[str, int] = {}
         self.drop = False
         self.servfail = False
         self._slots = threading.BoundedSemaphore(max_inflight)
@@ -216,8 +219,13 @@ class CountingProxy:
             if m.question:
                 qname = m.question[0].name.to_text().lower()
                 qtype = dns.rdatatype.to_text(m.question[0].rdtype)
-        s = Seen(transport, qname, qtype, time.monotonic(), self.drop, wire)
         with self._lock:
+            dropped = self.drop
+            for name, left in list(self.drop_first.items()):
+                if left > 0 and dns.name.from_text(name).to_text().lower() == qname:
+                    self.drop_first[name] = left - 1
+                    dropped = True
+            s = Seen(transport, qname, qtype, time.monotonic(), dropped, wire)
             self._seen.append(s)
         return s
 
