@@ -15,19 +15,19 @@ namespace holdfast::upstream {
 class Forwarder::Attempt final : public AnswerHandler {
  public:
   Attempt(Forwarder* owner, dns::Bytes query, AnswerHandler* handler,
-          std::vector<std::size_t> order, Via via)
+          std::vector<std::size_t> order, Via via, std::int64_t asked_ms)
       : owner_(owner),
         query_(query.begin(), query.end()),
         handler_(handler),
         order_(std::move(order)),
-        via_(via) {}
+        via_(via),
+        asked_ms_(asked_ms) {}
 
   void next() noexcept {
     const std::size_t server = order_[index_];
     ++owner_->counters_.attempts;
     if (index_ > 0) ++owner_->counters_.failovers;
     sent_ms_ = owner_->clock_.monotonic_ms();
-    if (first_sent_ms_ < 0) first_sent_ms_ = sent_ms_;
     sent_ns_ = uv_hrtime();
     // c-ares 1.18 sends the ID it is given: a fresh random one per attempt (RFC 5452 §4.3).
     if (query_.size() >= 2) dns::set_id(dns::MutableBytes(query_), owner_->next_query_id());
@@ -57,7 +57,7 @@ class Forwarder::Attempt final : public AnswerHandler {
       return;
     }
     if (status == UpstreamStatus::kTimeout && via_ == Via::kNormal &&
-        owner_->may_resend(server, first_sent_ms_)) {
+        owner_->may_resend(server, asked_ms_)) {
       ++owner_->counters_.resends;
       next();  // the same server, with a fresh ID
       return;
@@ -74,9 +74,9 @@ class Forwarder::Attempt final : public AnswerHandler {
   AnswerHandler* handler_;
   std::vector<std::size_t> order_;
   Via via_;
+  std::int64_t asked_ms_;  // handed to the forwarder (Forwarder::send)
   std::size_t index_ = 0;
   std::int64_t sent_ms_ = 0;
-  std::int64_t first_sent_ms_ = -1;
   std::uint64_t sent_ns_ = 0;
 };
 
@@ -189,10 +189,10 @@ std::vector<std::size_t> Forwarder::pick_order() {
 }
 
 void Forwarder::resolve(dns::Bytes query, AnswerHandler* handler) {
-  send(query, handler, Via::kNormal);
+  send(query, handler, Via::kNormal, clock_.monotonic_ms());
 }
 
-void Forwarder::send(dns::Bytes query, AnswerHandler* handler, Via via) {
+void Forwarder::send(dns::Bytes query, AnswerHandler* handler, Via via, std::int64_t asked_ms) {
   ++counters_.requests;
   if (config_.max_concurrent && inflight_ >= static_cast<std::size_t>(*config_.max_concurrent)) {
     ++counters_.over_limit;
@@ -201,7 +201,7 @@ void Forwarder::send(dns::Bytes query, AnswerHandler* handler, Via via) {
   }
   ++inflight_;
   // Owned by itself until finish(): closing the channels completes every attempt (kCancelled).
-  auto* attempt = new Attempt(this, query, handler, pick_order(), via);
+  auto* attempt = new Attempt(this, query, handler, pick_order(), via, asked_ms);
   attempt->next();
   rearm();
 }

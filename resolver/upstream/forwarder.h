@@ -37,9 +37,10 @@ struct ForwarderOptions {
   std::chrono::milliseconds probe_interval = config::UpstreamLimits{}.probe_interval;
   int probes = config::UpstreamLimits{}.probes;
   std::chrono::milliseconds attempt_timeout{2000};
-  // How long one question may take upstream, every attempt together: a server that timed out is
-  // asked once more only if that attempt can end inside it. glibc's first try waits 5 s, and
-  // CoreDNS's `forward` retries within the same 5 s.
+  // How long one question may take here, from the moment it is handed to the forwarder (a wait
+  // in the admission queue included) to its last attempt's end: a server that timed out is asked
+  // once more only if that attempt can end inside it. glibc's first try waits 5 s, and CoreDNS's
+  // `forward` retries within the same 5 s.
   std::chrono::milliseconds question_budget{5000};
   std::string name;  // for log lines, e.g. "cluster.local.:53"
 };
@@ -149,7 +150,8 @@ class Forwarder final : public UpstreamGroup {
 
   enum class Via : std::uint8_t { kNormal, kProbe };
   std::uint16_t next_query_id() noexcept { return static_cast<std::uint16_t>(id_rng_()); }
-  void send(dns::Bytes query, AnswerHandler* handler, Via via);
+  // `asked_ms`: when the question was handed to the forwarder (before any wait in the queue).
+  void send(dns::Bytes query, AnswerHandler* handler, Via via, std::int64_t asked_ms);
   AresChannel& channel(std::size_t server, Via via) noexcept {
     return via == Via::kProbe ? *probe_channels_[server] : *servers_[server];
   }
@@ -159,14 +161,14 @@ class Forwarder final : public UpstreamGroup {
   void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query, dns::Bytes response,
                  std::uint64_t sent_ns) noexcept;
   void on_failure(std::size_t server, UpstreamStatus status, std::int64_t sent_ms) noexcept;
-  // After `server` timed out on a question first sent at `first_sent_ms`, with no other server
+  // After `server` timed out on a question handed over at `asked_ms`, with no other server
   // left to try: true, taking a token, when it may be asked once more — a lost datagram (ours or
   // its answer) then costs the client one attempt timeout, not a SERVFAIL. Only when the attempt
   // can end inside `question_budget`, the server is not down, and admit() says yes (the circuit
   // is closed, no miss waits, upstream_limits allow it). So second copies stay under `qps`, none
   // goes while misses queue (an upstream too slow for the load), and a dead upstream gets at most
   // `max_fails` - 1 of them before its timeouts mark it down.
-  bool may_resend(std::size_t server, std::int64_t first_sent_ms) noexcept;
+  bool may_resend(std::size_t server, std::int64_t asked_ms) noexcept;
   void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
   void send_health_check(std::size_t server) noexcept;
   // The timer: silence detection, timed probes, draining and expiring the queue.

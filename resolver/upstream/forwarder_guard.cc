@@ -69,9 +69,9 @@ bool Forwarder::admit() noexcept {
   return false;
 }
 
-bool Forwarder::may_resend(std::size_t server, std::int64_t first_sent_ms) noexcept {
+bool Forwarder::may_resend(std::size_t server, std::int64_t asked_ms) noexcept {
   const std::int64_t now = clock_.monotonic_ms();
-  if (now - first_sent_ms + options_.attempt_timeout.count() > options_.question_budget.count()) {
+  if (now - asked_ms + options_.attempt_timeout.count() > options_.question_budget.count()) {
     return false;
   }
   return !circuit_.down(server) && admit();
@@ -81,7 +81,7 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t c
   const std::int64_t now = clock_.monotonic_ms();
   // Nothing overtakes a miss that already waits.
   if (queue_.empty() && may_send_queued(now)) {
-    send(query, handler, circuit_.open() ? Via::kProbe : Via::kNormal);
+    send(query, handler, circuit_.open() ? Via::kProbe : Via::kNormal, now);
     return;
   }
   // While every server is down a miss waits only as long as a probe slot takes to turn over:
@@ -90,8 +90,8 @@ void Forwarder::submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t c
                                    ? std::min(options_.queue_wait, options_.probe_interval).count()
                                    : options_.queue_wait.count();
   std::optional<AdmissionQueue::Entry> displaced;
-  if (closed_ ||
-      !queue_.push({query, handler, now + wait_ms, client, 0}, closed_ ? nullptr : &displaced)) {
+  if (closed_ || !queue_.push({query, handler, now + wait_ms, client, 0, now},
+                              closed_ ? nullptr : &displaced)) {
     ++counters_.queue_full;
     if (!queue_saturated_ && !closed_) {
       queue_saturated_ = true;
@@ -245,7 +245,7 @@ void Forwarder::tick() noexcept {
 void Forwarder::pump(std::int64_t now_ms) noexcept {
   while (!queue_.empty() && may_send_queued(now_ms)) {
     const AdmissionQueue::Entry entry = queue_.pop();
-    send(entry.query, entry.handler, circuit_.open() ? Via::kProbe : Via::kNormal);
+    send(entry.query, entry.handler, circuit_.open() ? Via::kProbe : Via::kNormal, entry.asked_ms);
   }
   std::vector<AdmissionQueue::Entry> expired;
   try {

@@ -26,8 +26,10 @@ LOCAL_PROBE = ("ready.invalid.", "A")
 
 
 def block(port: int, upstreams: list[int], *, zone: str = "cluster.local",
-          forward_options: tuple[str, ...] = (), cache_options: tuple[str, ...] = ()) -> str:
-    """One server block forwarding to 127.0.0.1 at each of `upstreams`, in order."""
+          forward_options: tuple[str, ...] = (), cache_options: tuple[str, ...] = (),
+          limits: tuple[str, ...] = ()) -> str:
+    """One server block forwarding to 127.0.0.1 at each of `upstreams`, in order; `limits` are
+    upstream_limits lines."""
     to = " ".join(f"127.0.0.1:{p}" for p in upstreams)
     forward = f"    forward . {to}\n"
     if forward_options:
@@ -40,7 +42,9 @@ def block(port: int, upstreams: list[int], *, zone: str = "cluster.local",
             f"        success 9984 30\n"
             f"        denial 9984 5\n" +
             "".join(f"        {o}\n" for o in cache_options) +
-            f"    }}\n"
+            f"    }}\n" +
+            ("    upstream_limits {\n" + "".join(f"        {o}\n" for o in limits) + "    }\n"
+             if limits else "") +
             f"    errors\n"
             f"    log\n"
             f"}}\n")
@@ -175,6 +179,31 @@ class ServfailAndLimitsTest(unittest.TestCase):
         self.assertLessEqual(elapsed, 5.0, "the client was left waiting past 5 s")
         time.sleep(2.5)  # a third copy would have gone by now
         self.assertEqual(self.proxy.count(qname), 2)
+
+    def test_a_question_that_waited_in_the_queue_gets_no_second_copy_past_5_s(self):
+        # qps 1: the third miss waits ~2 s in the admission queue, is sent, and is lost. A second
+        # copy would end ~6 s after the client asked, past glibc's 5 s: the budget counts from
+        # the moment the forwarder was handed the question, its wait included.
+        port = self.daemon(lambda p: block(p, [self.proxy.port], limits=("qps 1", "burst 1")))
+        names = [h.svc_name(n, 8) for n in range(3)]
+        self.proxy.drop_first = {names[2]: 1}
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in names]
+        try:
+            start = time.monotonic()
+            for s, name in zip(socks, names):
+                s.sendto(h.make_query(name, "A").to_wire(), ("127.0.0.1", port))
+            got = []
+            for s in socks:
+                s.settimeout(8.0)
+                got.append((dns.message.from_wire(s.recv(65535)).rcode(),
+                            time.monotonic() - start))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual([rcode for rcode, _ in got[:2]], [dns.rcode.NOERROR] * 2, str(got))
+        self.assertEqual(got[2][0], dns.rcode.SERVFAIL, str(got))
+        self.assertLess(got[2][1], 5.0, f"SERVFAIL after {got[2][1]:.1f} s")
+        self.assertEqual(self.proxy.count(names[2]), 1, "a second copy went past the 5 s budget")
 
     def test_a_dead_upstream_is_not_sent_second_copies(self):
         # 40 new names at once to an upstream that answers nothing. Their timeouts come together:

@@ -176,8 +176,9 @@ class StalePolicyTest(unittest.TestCase):
               f"{[round(t, 2) for t in seconds]} s", file=sys.stderr)
         self.assertFalse(asker.is_alive())
         opener.join(10)
-        self.assertEqual(sorted((fs.rcode_text(r), round(r.seconds)) for r in first),
-                         [("SERVFAIL", 2), ("SERVFAIL", 4)])
+        self.assertEqual([fs.rcode_text(r) for r in first], ["SERVFAIL"] * 2)
+        at = sorted(r.seconds for r in first)
+        self.assertTrue(1.8 < at[0] < 3.0 and 3.8 < at[1] < 5.5, f"SERVFAIL after {at} s")
         # Every miss: SERVFAIL + EDE 22, none unanswered.
         self.assertEqual(len(replies), len(misses))
         self.assertEqual([(fs.rcode_text(r), r.msg and fs.ede_codes(r.msg)) for r in replies],
