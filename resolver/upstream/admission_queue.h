@@ -25,8 +25,8 @@ class AdmissionQueue {
     dns::Bytes query;
     AnswerHandler* handler;
     std::int64_t deadline_ms;
-    std::uint64_t client = 0;  // who asked (0: the daemon itself, e.g. a refresh)
-    std::uint64_t seq = 0;     // arrival order, set by push()
+    std::uint64_t client = 0;   // who asked (0: the daemon itself, e.g. a refresh)
+    std::uint64_t seq = 0;      // arrival order, set by push()
     std::int64_t asked_ms = 0;  // when the forwarder was handed it (its wait's start)
   };
 
