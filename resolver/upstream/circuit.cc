@@ -15,6 +15,7 @@ void Circuit::on_sent(std::size_t server, std::int64_t now_ms) noexcept {
   Server& s = servers_[server];
   ++s.outstanding;
   if (s.first_sent_since_answer_ms < 0) s.first_sent_since_answer_ms = now_ms;
+  if (s.sent_since_answer < kSilenceQueries) ++s.sent_since_answer;
 }
 
 void Circuit::on_abandoned(std::size_t server) noexcept {
@@ -30,6 +31,7 @@ CircuitChange Circuit::on_answer(std::size_t server, std::int64_t now_ms) noexce
   s.down = false;
   s.last_answer_ms = now_ms;
   s.first_sent_since_answer_ms = -1;
+  s.sent_since_answer = 0;
   return update_open(now_ms);
 }
 
@@ -56,6 +58,7 @@ CircuitChange Circuit::force(std::size_t server, bool down, std::int64_t now_ms)
   s.down = false;
   s.consecutive_fails = 0;
   s.first_sent_since_answer_ms = -1;
+  s.sent_since_answer = 0;
   return update_open(now_ms);
 }
 
@@ -88,7 +91,10 @@ std::optional<std::size_t> Circuit::silent_server(std::int64_t now_ms,
   if (silence_ms < 0 || options_.max_fails <= 0) return std::nullopt;
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     const Server& s = servers_[i];
-    if (s.down || s.outstanding == 0 || s.first_sent_since_answer_ms < 0) continue;
+    if (s.down || s.outstanding == 0 || s.first_sent_since_answer_ms < 0 ||
+        s.sent_since_answer < kSilenceQueries) {
+      continue;
+    }
     // Silent since the later of its last answer and the first query sent after it.
     const std::int64_t since = std::max(s.last_answer_ms, s.first_sent_since_answer_ms);
     if (now_ms - since >= silence_ms) return i;

@@ -38,9 +38,16 @@ class Circuit {
   CircuitChange on_failure(std::size_t server, std::int64_t now_ms, std::int64_t sent_ms) noexcept;
   void on_abandoned(std::size_t server) noexcept;
 
+  // Queries sent since a server's latest answer, none answered, before its silence counts: one
+  // or two unanswered queries are as likely a lost datagram (a quiet node asks one question at
+  // a time) as a dead server, and a dead one fails them at the attempt timeout anyway; three in
+  // a row at 10 % loss is one in a thousand.
+  static constexpr int kSilenceQueries = 3;
+
   // The first server that has answered nothing for `silence_ms` since the first query sent to it
-  // after its latest answer, while queries are outstanding; the caller marks it down with
-  // mark_down(). Queries sent before the latest answer do not count: the server answered since.
+  // after its latest answer, while queries are outstanding and at least kSilenceQueries went to
+  // it since that answer; the caller marks it down with mark_down(). Queries sent before the
+  // latest answer do not count: the server answered since.
   std::optional<std::size_t> silent_server(std::int64_t now_ms,
                                            std::int64_t silence_ms) const noexcept;
   CircuitChange mark_down(std::size_t server, std::int64_t now_ms) noexcept;
@@ -76,6 +83,7 @@ class Circuit {
     std::size_t outstanding = 0;
     std::int64_t last_answer_ms = -1;
     std::int64_t first_sent_since_answer_ms = -1;  // -1: nothing sent since the last answer
+    int sent_since_answer = 0;                     // queries sent since then (silence needs some)
     bool forced = false;                           // down by the operator's hand
   };
   CircuitChange update_open(std::int64_t now_ms) noexcept;

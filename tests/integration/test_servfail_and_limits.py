@@ -4,6 +4,7 @@ REFUSED passed along, a silent upstream turned into SERVFAIL in bounded time, a 
 sent again once instead of costing a SERVFAIL, `max_concurrent`
 refusing at once, and `policy sequential` failing over, with `max_fails` marking a dead server
 down. One NSD and its proxies are shared; every test runs its own holdfast with its own Corefile."""
+import concurrent.futures
 import contextlib
 import os
 import select
@@ -28,9 +29,9 @@ LOCAL_PROBE = ("ready.invalid.", "A")
 
 def block(port: int, upstreams: list[int], *, zone: str = "cluster.local",
           forward_options: tuple[str, ...] = (), cache_options: tuple[str, ...] = (),
-          limits: tuple[str, ...] = ()) -> str:
+          limits: tuple[str, ...] = (), success_ttl: int = 30) -> str:
     """One server block forwarding to 127.0.0.1 at each of `upstreams`, in order; `limits` are
-    upstream_limits lines."""
+    upstream_limits lines; answers are kept fresh at most `success_ttl` seconds."""
     to = " ".join(f"127.0.0.1:{p}" for p in upstreams)
     forward = f"    forward . {to}\n"
     if forward_options:
@@ -40,7 +41,7 @@ def block(port: int, upstreams: list[int], *, zone: str = "cluster.local",
             f"    bind 127.0.0.1\n"
             f"{forward}"
             f"    cache {{\n"
-            f"        success 9984 30\n"
+            f"        success 9984 {success_ttl}\n"
             f"        denial 9984 5\n" +
             "".join(f"        {o}\n" for o in cache_options) +
             f"    }}\n" +
@@ -84,7 +85,15 @@ class ServfailAndLimitsTest(unittest.TestCase):
         daemon = h.Holdfast(self.tmp, make_corefile(port), name=f"holdfast-{self._testMethodName}")
         self.addCleanup(daemon.stop)
         daemon.start("127.0.0.1", port, probe)
+        self.holdfast = daemon
         return port
+
+    def warm_latency(self, port: int, first: int) -> None:
+        """Asks 20 new names one at a time: enough answers for a round-trip p99, which silence
+        detection needs (LatencyTracker::kMinSamples)."""
+        for n in range(first, first + 20):
+            self.assertEqual(h.udp("127.0.0.1", port, h.svc_name(n, 9), "A").rcode(),
+                             dns.rcode.NOERROR)
 
     def timed_udp(self, port: int, qname: str, timeout: float = 8.0):
         start = time.monotonic()
@@ -170,6 +179,51 @@ class ServfailAndLimitsTest(unittest.TestCase):
         self.assertEqual(self.proxy.count(qname), 2, "sent once, lost, and sent once more")
         self.assertGreater(elapsed, 1.5, "the second copy goes after the 2 s attempt timeout")
         self.assertLess(elapsed, 4.5, f"answered after {elapsed:.1f} s")
+
+    def test_a_quiet_nodes_one_lost_datagram_does_not_open_the_circuit(self):
+        # A quiet node asks one question at a time. Its one outstanding query lost, nothing
+        # answers for 100 ms (silence's floor): that is a lost datagram, not a dead upstream. An
+        # open circuit would answer expired names stale at once (EDE 3) instead of asking, for
+        # the second until a probe closes it, and tell the operator every upstream is down.
+        port = self.daemon(lambda p: block(p, [self.proxy.port], success_ttl=1))
+        self.warm_latency(port, 0)
+        expired = h.svc_name(8, 6)
+        self.assertEqual(h.udp("127.0.0.1", port, expired, "A").rcode(), dns.rcode.NOERROR)
+        time.sleep(1.5)  # its 1-s TTL runs out: stale from now on
+        lost = h.svc_name(7, 6)
+        self.proxy.drop_first = {lost: 1}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(self.timed_udp, port, lost)
+            time.sleep(0.5)  # the lost query has gone unanswered for ~500 ms
+            again = h.udp("127.0.0.1", port, expired, "A")
+            reply, elapsed = waiting.result()
+        self.assertEqual(again.rcode(), dns.rcode.NOERROR, str(again))
+        self.assertEqual(fs.ede_codes(again), [], f"answered stale: {again}")
+        self.assertEqual(self.proxy.count(expired), 2, "the expired name was not asked again")
+        self.assertEqual(reply.rcode(), dns.rcode.NOERROR, str(reply))
+        self.assertGreater(elapsed, 1.5, "the second copy goes after the 2 s attempt timeout")
+        log = self.holdfast.process.read_log()
+        self.assertNotIn("circuit open", log)
+        self.assertNotIn("no answer for", log)
+
+    def test_three_unanswered_queries_are_silence(self):
+        # The other side: an upstream that stops answering while a node asks is found silent
+        # ~100 ms after its third unanswered query, long before their 2-s timeouts.
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        self.warm_latency(port, 20)
+        names = [h.svc_name(n, 9) for n in range(40, 43)]
+        self.proxy.drop_first = {name: 1 for name in names}
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            start = time.monotonic()
+            for name in names:
+                client.sendto(h.make_query(name, "A").to_wire(), ("127.0.0.1", port))
+            opened = None
+            while opened is None and time.monotonic() - start < 1.5:
+                if "circuit open" in self.holdfast.process.read_log():
+                    opened = time.monotonic() - start
+                time.sleep(0.01)
+        self.assertIsNotNone(opened, "three unanswered queries did not open the circuit in 1.5 s")
+        self.assertRegex(self.holdfast.process.read_log(), r"no answer for \d+ ms")
 
     def test_a_question_lost_twice_is_not_sent_a_third_time(self):
         port = self.daemon(lambda p: block(p, [self.proxy.port]))

@@ -166,10 +166,15 @@ TEST(Circuit, CountsQueriesOutstandingUntilTheyEndAnyWay) {
 
 // --- Silence --------------------------------------------------------------------------------
 
+// Sends Circuit::kSilenceQueries queries to `server` at `at_ms`, the least that can be silence.
+void send_enough(Circuit& circuit, std::size_t server, std::int64_t at_ms) {
+  for (int i = 0; i < Circuit::kSilenceQueries; ++i) circuit.on_sent(server, at_ms);
+}
+
 TEST(Circuit, FindsAServerSilentSinceItsFirstUnansweredQuery) {
   Circuit circuit(2, options(2), kSeed);
   circuit.on_sent(1, 1000);
-  circuit.on_sent(1, 1200);  // a later query does not restart the silence
+  send_enough(circuit, 1, 1200);  // later queries do not restart the silence
   EXPECT_EQ(circuit.silent_server(1299, 300), std::nullopt);
   EXPECT_EQ(circuit.silent_server(1300, 300), std::optional<std::size_t>(1));
 }
@@ -178,9 +183,49 @@ TEST(Circuit, CountsSilenceFromTheFirstQuerySentAfterTheLastAnswer) {
   Circuit circuit(1, options(2), kSeed);
   circuit.on_sent(0, 0);
   circuit.on_answer(0, 100);
-  circuit.on_sent(0, 500);
+  send_enough(circuit, 0, 500);
   EXPECT_EQ(circuit.silent_server(799, 300), std::nullopt);
   EXPECT_EQ(circuit.silent_server(800, 300), std::optional<std::size_t>(0));
+}
+
+// One or two unanswered queries are a lost datagram as often as a dead server: a quiet node
+// whose one question was lost must not open the circuit 100 ms later. The third makes silence,
+// counted from the first.
+TEST(Circuit, FewerThanSilenceQueriesUnansweredAreNeverSilence) {
+  static_assert(Circuit::kSilenceQueries == 3);
+  Circuit circuit(1, options(2), kSeed);
+  circuit.on_sent(0, 0);
+  circuit.on_answer(0, 10);
+  circuit.on_sent(0, 100);
+  circuit.on_sent(0, 150);
+  EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt) << "two unanswered: not silence";
+  circuit.on_sent(0, 100'000);
+  EXPECT_EQ(circuit.silent_server(100'000, 300), std::optional<std::size_t>(0))
+      << "the third unanswered query: silent since the first, at 100";
+}
+
+TEST(Circuit, AnAnswerStartsTheCountOfUnansweredQueriesAgain) {
+  Circuit circuit(1, options(2), kSeed);
+  circuit.on_sent(0, 0);
+  circuit.on_sent(0, 0);
+  circuit.on_answer(0, 10);  // one of them answered, the other lost
+  circuit.on_sent(0, 20);
+  circuit.on_sent(0, 30);
+  EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt)
+      << "two sent since the latest answer, whatever came before it";
+  circuit.on_sent(0, 40);
+  EXPECT_EQ(circuit.silent_server(320, 300), std::optional<std::size_t>(0));
+}
+
+TEST(Circuit, AServerTheOperatorBringsBackStartsTheCountAgain) {
+  Circuit circuit(2, options(2), kSeed);
+  send_enough(circuit, 0, 0);
+  ASSERT_EQ(circuit.silent_server(300, 300), std::optional<std::size_t>(0));
+  circuit.mark_down(0, 300);
+  circuit.force(0, false, 400);  // the operator brings it back
+  circuit.on_sent(0, 500);
+  circuit.on_sent(0, 500);
+  EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt);
 }
 
 // Disabled: Circuit forgets a query that was already outstanding when another one was answered,
@@ -193,7 +238,7 @@ TEST(Circuit, QueriesSentBeforeTheLatestAnswerDoNotMakeAServerSilent) {
   circuit.on_sent(0, 50);
   circuit.on_answer(0, 100);  // the query sent at 50 is still outstanding
   EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt);
-  circuit.on_sent(0, 200);  // a new query after the answer: silence counts from it
+  send_enough(circuit, 0, 200);  // new queries after the answer: silence counts from them
   EXPECT_EQ(circuit.silent_server(499, 300), std::nullopt);
   EXPECT_EQ(circuit.silent_server(500, 300), std::optional<std::size_t>(0));
 }
@@ -225,22 +270,22 @@ TEST(Circuit, AServerWhoseQueriesFailedIsNotSilent) {
 
 TEST(Circuit, NegativeSilenceDisablesSilenceDetection) {
   Circuit circuit(1, options(2), kSeed);
-  circuit.on_sent(0, 0);
+  send_enough(circuit, 0, 0);
   EXPECT_EQ(circuit.silent_server(100'000, -1), std::nullopt);
 }
 
 TEST(Circuit, SilenceIsNotDetectedWhenMaxFailsIsZero) {
   Circuit circuit(1, options(0), kSeed);
-  circuit.on_sent(0, 0);
+  send_enough(circuit, 0, 0);
   EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt);
 }
 
 TEST(Circuit, NeverReportsADownServerAsSilent) {
   Circuit circuit(2, options(2), kSeed);
-  circuit.on_sent(0, 0);
+  send_enough(circuit, 0, 0);
   ASSERT_EQ(circuit.silent_server(300, 300), std::optional<std::size_t>(0));
   circuit.mark_down(0, 300);
-  circuit.on_sent(0, 400);
+  send_enough(circuit, 0, 400);
   EXPECT_EQ(circuit.silent_server(100'000, 300), std::nullopt);
 }
 
