@@ -256,6 +256,11 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
       out, "holdfast_upstream_silences_total",
       "Upstreams marked down for answering nothing while queries were outstanding.",
       MetricType::Counter);
+  FamilyBuilder retries(
+      out, "holdfast_upstream_retries_total",
+      "Second copies of questions the upstream left unanswered, by kind (early: after 200 ms or "
+      "20 x the p99 round trip; timeout: after the attempt timed out).",
+      MetricType::Counter);
   FamilyBuilder mismatched(
       out, "holdfast_upstream_mismatched_responses_total",
       "Replies from an upstream that matched no outstanding query (another ID or question; also "
@@ -300,6 +305,8 @@ void forward_families(std::vector<MetricFamily>& out, const MetricsSnapshot& s) 
     probes.counter({{"block", f.block}, {"kind", "miss"}}, d(f.probes));
     probes.counter({{"block", f.block}, {"kind", "healthcheck"}}, d(f.health_checks));
     silences.counter(group, d(f.silences));
+    retries.counter({{"block", f.block}, {"kind", "early"}}, d(f.hedges));
+    retries.counter({{"block", f.block}, {"kind", "timeout"}}, d(f.resends));
   }
 }
 

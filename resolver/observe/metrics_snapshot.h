@@ -88,6 +88,8 @@ struct ForwarderMetrics {
   std::uint64_t probes = 0;
   std::uint64_t health_checks = 0;
   std::uint64_t silences = 0;
+  std::uint64_t hedges = 0;   // early second copies
+  std::uint64_t resends = 0;  // second copies after a timeout
 };
 
 struct StoreMetrics {

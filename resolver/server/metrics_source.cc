@@ -141,6 +141,8 @@ void Server::fill_snapshot(observe::MetricsSnapshot& out) {
       m.probes = c.probes;
       m.health_checks = c.health_checks;
       m.silences = c.silences;
+      m.hedges = c.hedges;
+      m.resends = c.resends;
     }
   }
   observe::StoreMetrics& st = out.store;

@@ -11,8 +11,11 @@
 
 namespace holdfast::upstream {
 
-// One request in flight: owns a copy of the query and walks the server order.
-class Forwarder::Attempt final : public AnswerHandler {
+// One request in flight: owns a copy of the query and walks the server order. Each query it
+// sends is a Copy; at most two are outstanding at once (the first and an early second copy,
+// Forwarder::hedge). The client's handler is called once, with the first usable answer or when
+// no copy is left to wait for; the attempt lives on, without a client, until its last copy ends.
+class Forwarder::Attempt final {
  public:
   Attempt(Forwarder* owner, dns::Bytes query, AnswerHandler* handler,
           std::vector<std::size_t> order, Via via, std::int64_t asked_ms)
@@ -23,52 +26,131 @@ class Forwarder::Attempt final : public AnswerHandler {
         via_(via),
         asked_ms_(asked_ms) {}
 
-  void next() noexcept {
-    const std::size_t server = order_[index_];
-    ++owner_->counters_.attempts;
-    if (index_ > 0) ++owner_->counters_.failovers;
-    sent_ms_ = owner_->clock_.monotonic_ms();
-    sent_ns_ = uv_hrtime();
-    // c-ares 1.18 sends the ID it is given: a fresh random one per attempt (RFC 5452 §4.3).
-    if (query_.size() >= 2) dns::set_id(dns::MutableBytes(query_), owner_->next_query_id());
-    ++owner_->metrics_[server].requests;
-    owner_->circuit_.on_sent(server, sent_ms_);
-    owner_->channel(server, via_).send(query_, this);
+  // Sends a copy to the current server. May end, and delete, the attempt before it returns (a
+  // closed channel answers kCancelled at once): touch nothing of it afterwards.
+  void next() noexcept { send_copy(order_[index_]); }
+
+  // An early second copy is due: one copy outstanding for `wait_ms` or more, none sent early yet.
+  bool hedge_due(std::int64_t now_ms, std::int64_t wait_ms) const noexcept {
+    if (via_ != Via::kNormal || done_ || hedged_ || live_ != 1) return false;
+    const Copy& live = copies_[0].live ? copies_[0] : copies_[1];
+    return now_ms - live.sent_ms >= wait_ms;
+  }
+  // The server the early copy goes to: the next in order, or the same one when none is left.
+  std::size_t hedge_server() const noexcept {
+    return order_[index_ + 1 < order_.size() ? index_ + 1 : index_];
+  }
+  bool hedge_to_same_server() const noexcept { return index_ + 1 >= order_.size(); }
+  std::int64_t asked_ms() const noexcept { return asked_ms_; }
+  // Sends the early copy (the same caveat as next()).
+  void send_hedge() noexcept {
+    hedged_ = true;
+    if (index_ + 1 < order_.size()) ++index_;
+    send_copy(order_[index_]);
   }
 
-  void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
-    const std::size_t server = order_[index_];
+  std::size_t slot = 0;  // where Forwarder::attempts_ holds it, while listed
+  bool listed = false;
+
+ private:
+  // One query sent: which server, when, and the c-ares callback that reports its end.
+  struct Copy final : AnswerHandler {
+    Attempt* attempt = nullptr;
+    std::size_t server = 0;
+    std::int64_t sent_ms = 0;
+    std::uint64_t sent_ns = 0;
+    bool live = false;
+    void on_upstream_answer(UpstreamStatus status, dns::Bytes response) noexcept override {
+      attempt->on_copy(*this, status, response);
+    }
+  };
+
+  void send_copy(std::size_t server) noexcept {
+    Copy& copy = copies_[0].live ? copies_[1] : copies_[0];
+    copy.attempt = this;
+    copy.server = server;
+    copy.sent_ms = owner_->clock_.monotonic_ms();
+    copy.sent_ns = uv_hrtime();
+    copy.live = true;
+    ++live_;
+    ++owner_->counters_.attempts;
+    // c-ares 1.18 sends the ID it is given: a fresh random one per copy (RFC 5452 §4.3).
+    if (query_.size() >= 2) dns::set_id(dns::MutableBytes(query_), owner_->next_query_id());
+    ++owner_->metrics_[server].requests;
+    owner_->circuit_.on_sent(server, copy.sent_ms);
+    owner_->channel(server, via_).send(query_, &copy);
+  }
+
+  void on_copy(Copy& copy, UpstreamStatus status, dns::Bytes response) noexcept {
+    copy.live = false;
+    --live_;
+    const std::size_t server = copy.server;
     bool usable = false;
     if (status == UpstreamStatus::kAnswer) {
       // Any answer proves the server alive, whatever its rcode; the rcode only decides whether
       // the next server is worth asking.
-      owner_->on_answer(server, sent_ms_, query_, response, sent_ns_);
+      owner_->on_answer(server, copy.sent_ms, query_, response, copy.sent_ns);
       auto header = dns::read_header(response);
       const auto rcode = header ? static_cast<dns::Rcode>(header->rcode()) : dns::Rcode::kServFail;
       usable = header && rcode != dns::Rcode::kServFail && rcode != dns::Rcode::kRefused &&
                rcode != dns::Rcode::kNotImp && rcode != dns::Rcode::kFormErr;
     } else {
-      owner_->on_failure(server, status, sent_ms_);
+      owner_->on_failure(server, status, copy.sent_ms);
+    }
+    if (done_) {
+      // The client has its answer: this copy only told about the server's health.
+      if (live_ == 0) delete this;
+      return;
+    }
+    if (usable) {
+      end(status, response);
+      return;
+    }
+    if (live_ > 0) {
+      // The other copy may still answer. Keep this answer (SERVFAIL, REFUSED...) for the
+      // client in case it does not.
+      if (status == UpstreamStatus::kAnswer) unusable_.assign(response.begin(), response.end());
+      return;
+    }
+    if (status != UpstreamStatus::kAnswer && status != UpstreamStatus::kCancelled &&
+        !unusable_.empty()) {
+      status = UpstreamStatus::kAnswer;  // an answer, if not a usable one, beats a timeout
+      response = dns::Bytes(unusable_);
     }
     const bool can_retry = status != UpstreamStatus::kCancelled && index_ + 1 < order_.size();
     if (!usable && can_retry) {
       ++index_;
+      ++owner_->counters_.failovers;
+      unusable_.clear();
       next();
       return;
     }
-    if (status == UpstreamStatus::kTimeout && via_ == Via::kNormal &&
+    // An early copy was this question's second: no third.
+    if (status == UpstreamStatus::kTimeout && via_ == Via::kNormal && !hedged_ &&
         owner_->may_resend(server, asked_ms_)) {
       ++owner_->counters_.resends;
       next();  // the same server, with a fresh ID
       return;
     }
-    if (!usable) ++owner_->counters_.failures;
+    ++owner_->counters_.failures;
+    end(status, response);
+  }
+
+  // Hands the client its answer. Deletes the attempt unless a copy is still outstanding (its
+  // end deletes it then): the handler may start new work on this forwarder, but never sees us.
+  void end(UpstreamStatus status, dns::Bytes response) noexcept {
+    done_ = true;
     AnswerHandler* handler = handler_;
-    owner_->finish(this);  // deletes this
+    std::vector<std::uint8_t> kept;
+    if (!unusable_.empty() && response.data() == unusable_.data()) {
+      kept = std::move(unusable_);
+      response = dns::Bytes(kept);
+    }
+    owner_->finish(this);
+    if (live_ == 0) delete this;
     handler->on_upstream_answer(status, response);
   }
 
- private:
   Forwarder* owner_;
   std::vector<std::uint8_t> query_;
   AnswerHandler* handler_;
@@ -76,8 +158,11 @@ class Forwarder::Attempt final : public AnswerHandler {
   Via via_;
   std::int64_t asked_ms_;  // handed to the forwarder (Forwarder::send)
   std::size_t index_ = 0;
-  std::int64_t sent_ms_ = 0;
-  std::uint64_t sent_ns_ = 0;
+  std::array<Copy, 2> copies_{};
+  int live_ = 0;                        // copies outstanding
+  bool hedged_ = false;                 // an early copy went
+  bool done_ = false;                   // the client's handler was called
+  std::vector<std::uint8_t> unusable_;  // an answer not worth passing on while a copy may do better
 };
 
 Forwarder::Forwarder(uv_loop_t* loop, const ForwarderOptions& options, const Clock& clock,
@@ -200,18 +285,58 @@ void Forwarder::send(dns::Bytes query, AnswerHandler* handler, Via via, std::int
     return;
   }
   ++inflight_;
-  // Owned by itself until finish(): closing the channels completes every attempt (kCancelled).
+  // Owned by itself until its last copy ends: closing the channels ends every copy (kCancelled).
   auto* attempt = new Attempt(this, query, handler, pick_order(), via, asked_ms);
+  if (via == Via::kNormal) {
+    hedge_credit_ = std::min(kHedgeCredit, hedge_credit_ + 1);
+    try {
+      attempt->slot = attempts_.size();
+      attempts_.push_back(attempt);
+      attempt->listed = true;
+    } catch (...) {
+      // Not listed: it gets no early copy.
+    }
+  }
   attempt->next();
   rearm();
 }
 
 void Forwarder::finish(Attempt* attempt) noexcept {
   --inflight_;
-  delete attempt;
+  if (attempt->listed) {
+    attempt->listed = false;
+    Attempt* last = attempts_.back();
+    attempts_[attempt->slot] = last;
+    last->slot = attempt->slot;
+    attempts_.pop_back();
+  }
   // An in-flight slot is free: a waiting miss may go (on the next turn of the loop, not inside
   // this c-ares callback).
   if (!queue_.empty()) arm(0);
+}
+
+void Forwarder::hedge(std::int64_t now_ms) noexcept {
+  if (attempts_.empty() || circuit_.open()) return;
+  const std::int64_t wait = latency_.hedge_ms(options_.attempt_timeout.count());
+  if (wait < 0) return;
+  for (std::size_t i = 0; i < attempts_.size() && hedge_credit_ >= kHedgeCost; ++i) {
+    Attempt* attempt = attempts_[i];
+    if (!attempt->hedge_due(now_ms, wait) ||
+        now_ms - attempt->asked_ms() + options_.attempt_timeout.count() >
+            options_.question_budget.count() ||
+        circuit_.down(attempt->hedge_server()) ||
+        // Over TCP nothing is lost on the way: the same server asked again would only answer
+        // as slowly.
+        (config_.force_tcp && attempt->hedge_to_same_server())) {
+      continue;
+    }
+    if (!admit()) break;  // the circuit, the queue or the limits: the same for every attempt
+    hedge_credit_ -= kHedgeCost;
+    ++counters_.hedges;
+    // It stays listed (its client still waits); were it to end at once, the slot it held is
+    // now another's, which then waits for the next tick.
+    attempt->send_hedge();
+  }
 }
 
 }  // namespace holdfast::upstream

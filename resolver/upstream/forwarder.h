@@ -50,6 +50,7 @@ struct ForwarderCounters {
   std::uint64_t attempts = 0;          // queries sent to a server
   std::uint64_t failovers = 0;         // attempts after the first
   std::uint64_t resends = 0;           // attempts that asked a server again after it timed out
+  std::uint64_t hedges = 0;            // early second copies of questions left unanswered
   std::uint64_t over_limit = 0;        // refused by max_concurrent
   std::uint64_t failures = 0;          // requests that ended without a usable answer
   std::uint64_t circuit_opened = 0;    // times every server went down
@@ -156,6 +157,7 @@ class Forwarder final : public UpstreamGroup {
     return via == Via::kProbe ? *probe_channels_[server] : *servers_[server];
   }
   std::vector<std::size_t> pick_order();
+  // The attempt's client is answered: its in-flight slot is free, no early copy for it.
   void finish(Attempt* attempt) noexcept;
   // Transport evidence from attempts and health checks.
   void on_answer(std::size_t server, std::int64_t sent_ms, dns::Bytes query, dns::Bytes response,
@@ -169,6 +171,17 @@ class Forwarder final : public UpstreamGroup {
   // goes while misses queue (an upstream too slow for the load), and a dead upstream gets at most
   // `max_fails` - 1 of them before its timeouts mark it down.
   bool may_resend(std::size_t server, std::int64_t asked_ms) noexcept;
+  // Early second copies, from the timer: a question whose one copy has gone unanswered for
+  // LatencyTracker::hedge_ms (200 ms or 20 × the p99 round trip) is sent again — to the next
+  // server in order, or the same one when none is left — and the first usable answer wins. The
+  // copy is the question's one extra (no resend after it), never to the same server under
+  // `force_tcp` (TCP loses nothing on the way), goes only when the attempt can end
+  // inside `question_budget`, its server is not down and admit() says yes, and costs
+  // kHedgeCost of the credit each question sent earns (one, up to kHedgeCredit): at most one
+  // early copy per ten questions, ten in hand, whatever happens to the upstream's latency.
+  void hedge(std::int64_t now_ms) noexcept;
+  static constexpr int kHedgeCost = 10;
+  static constexpr int kHedgeCredit = 100;
   void apply(CircuitChange change, std::size_t server, const char* why) noexcept;
   void send_health_check(std::size_t server) noexcept;
   // The timer: silence detection, timed probes, draining and expiring the queue.
@@ -192,6 +205,8 @@ class Forwarder final : public UpstreamGroup {
   std::vector<std::string> from_wire_;  // [0] = FROM, then the except zones
   std::size_t round_robin_next_ = 0;
   std::size_t inflight_ = 0;
+  std::vector<Attempt*> attempts_;  // normal attempts whose client still waits (early copies)
+  int hedge_credit_ = kHedgeCredit;
   RateLimit limit_;
   AdmissionQueue queue_;
   Circuit circuit_;

@@ -231,6 +231,7 @@ void Forwarder::tick() noexcept {
     const std::string reason = "no answer for " + std::to_string(silence) + " ms";
     apply(circuit_.mark_down(*server, now), *server, reason.c_str());
   }
+  hedge(now);
   // A timed probe takes a token like any query (it never exceeds qps), not an in-flight slot.
   if (limit_.would_admit(now, 0)) {
     if (auto server = circuit_.timed_probe(now)) {

@@ -34,4 +34,11 @@ std::int64_t LatencyTracker::silence_ms(std::int64_t cap_ms) const noexcept {
   return std::min(cap_ms, std::max(kSilenceFloorMs, kSilenceMultiple * p99));
 }
 
+std::int64_t LatencyTracker::hedge_ms(std::int64_t attempt_timeout_ms) const noexcept {
+  const std::int64_t p99 = p99_ms();
+  if (p99 < 0) return -1;
+  const std::int64_t wait = std::max(kHedgeFloorMs, kHedgeMultiple * p99);
+  return wait < attempt_timeout_ms ? wait : -1;
+}
+
 }  // namespace holdfast::upstream

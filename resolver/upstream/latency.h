@@ -27,6 +27,12 @@ class LatencyTracker {
   // its queries time out one by one.
   static constexpr std::int64_t kSilenceFloorMs = 100;
   static constexpr std::int64_t kSilenceMultiple = 10;
+  // A question unanswered for max(kHedgeFloorMs, kHedgeMultiple × p99) was most likely lost on
+  // the way (its query or its answer): a second copy then costs the client that wait instead of
+  // the attempt timeout. Twice silence's figures: when several queries go unanswered, silence
+  // finds a dead upstream before any of them is copied.
+  static constexpr std::int64_t kHedgeFloorMs = 2 * kSilenceFloorMs;
+  static constexpr std::int64_t kHedgeMultiple = 2 * kSilenceMultiple;
 
   void add(std::int64_t rtt_ms) noexcept;
   // The p99 of the kept samples, or -1 while there are fewer than kMinSamples.
@@ -36,6 +42,9 @@ class LatencyTracker {
   std::int64_t stale_wait_ms(std::int64_t cap_ms) const noexcept;
   // max(floor, multiple × p99), at most `cap`; -1 (no silence detection) while the p99 is unknown.
   std::int64_t silence_ms(std::int64_t cap_ms) const noexcept;
+  // max(floor, multiple × p99); -1 (no early copy) while the p99 is unknown or when that is not
+  // under `attempt_timeout_ms` (the attempt's own end comes first).
+  std::int64_t hedge_ms(std::int64_t attempt_timeout_ms) const noexcept;
 
  private:
   void recompute() noexcept;

@@ -117,6 +117,7 @@ class WorkersTest(unittest.TestCase):
                 results[i] = e
 
         handoffs = self.metric("holdfast_worker_handoffs_total", worker="1")
+        early_before = self.metric("holdfast_upstream_retries_total", kind="early")
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
         for t in threads:
             t.start()
@@ -125,7 +126,11 @@ class WorkersTest(unittest.TestCase):
         for r in results:
             self.assertNotIsInstance(r, Exception, repr(r))
             self.assertEqual(r.rcode(), dns.rcode.NOERROR)
-        self.assertEqual(self.proxy.count(name, "A"), 1)
+        # One flight: one query, and an early second copy when the round trips measured by the
+        # tests before make 300 ms look lost (README, "A lost datagram costs 200 ms").
+        early = self.metric("holdfast_upstream_retries_total", kind="early") - early_before
+        self.assertLessEqual(early, 1)
+        self.assertEqual(self.proxy.count(name, "A"), 1 + early)
         self.assertTrue(h.wait_until(
             lambda: self.metric("holdfast_worker_handoffs_total", worker="1") > handoffs, 3),
             "no miss reached the worker's socket: the test proves nothing")

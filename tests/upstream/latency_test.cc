@@ -70,6 +70,32 @@ TEST(LatencyTracker, SilenceIsNeverAboveTheCap) {
   EXPECT_EQ(tracker.silence_ms(2000), 2000);
 }
 
+TEST(LatencyTracker, NoEarlyCopyWhileTheP99IsUnknown) {
+  LatencyTracker tracker;
+  add_many(tracker, 15, 1);
+  EXPECT_EQ(tracker.hedge_ms(2000), -1);
+}
+
+TEST(LatencyTracker, EarlyCopyIsTwentyTimesTheP99) {
+  LatencyTracker tracker;
+  add_many(tracker, 16, 30);
+  EXPECT_EQ(tracker.hedge_ms(2000), 600);
+}
+
+TEST(LatencyTracker, EarlyCopyIsNeverBeforeTwoHundredMilliseconds) {
+  LatencyTracker tracker;
+  add_many(tracker, 16, 1);
+  EXPECT_EQ(tracker.hedge_ms(2000), 200);
+  EXPECT_GT(tracker.hedge_ms(2000), tracker.silence_ms(2000)) << "silence must come first";
+}
+
+TEST(LatencyTracker, NoEarlyCopyWhenTheAttemptEndsFirst) {
+  LatencyTracker tracker;
+  add_many(tracker, 16, 100);  // 20 × 100 = 2 s: the attempt's own timeout
+  EXPECT_EQ(tracker.hedge_ms(2000), -1);
+  EXPECT_EQ(tracker.hedge_ms(2001), 2000);
+}
+
 TEST(LatencyTracker, P99OfAFullWindowIgnoresTheTwoSlowestSamples) {
   LatencyTracker tracker;
   add_many(tracker, 254, 10);
