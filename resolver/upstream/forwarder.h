@@ -48,7 +48,7 @@ struct ForwarderOptions {
 struct ForwarderCounters {
   std::uint64_t requests = 0;          // resolve() calls
   std::uint64_t attempts = 0;          // queries sent to a server
-  std::uint64_t failovers = 0;         // attempts after the first
+  std::uint64_t failovers = 0;         // attempts sent to the next server after one failed
   std::uint64_t resends = 0;           // attempts that asked a server again after it timed out
   std::uint64_t hedges = 0;            // early second copies of questions left unanswered
   std::uint64_t over_limit = 0;        // refused by max_concurrent
