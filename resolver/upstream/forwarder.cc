@@ -30,9 +30,10 @@ class Forwarder::Attempt final {
   // closed channel answers kCancelled at once): touch nothing of it afterwards.
   void next() noexcept { send_copy(order_[index_]); }
 
-  // An early second copy is due: one copy outstanding for `wait_ms` or more, none sent early yet.
+  // An early second copy is due: one copy outstanding for `wait_ms` or more, and that copy is
+  // not already the question's second (none sent early, none sent again after a timeout).
   bool hedge_due(std::int64_t now_ms, std::int64_t wait_ms) const noexcept {
-    if (via_ != Via::kNormal || done_ || hedged_ || live_ != 1) return false;
+    if (via_ != Via::kNormal || done_ || hedged_ || resent_ || live_ != 1) return false;
     const Copy& live = copies_[0].live ? copies_[0] : copies_[1];
     return now_ms - live.sent_ms >= wait_ms;
   }
@@ -129,6 +130,7 @@ class Forwarder::Attempt final {
     if (status == UpstreamStatus::kTimeout && via_ == Via::kNormal && !hedged_ &&
         owner_->may_resend(server, asked_ms_)) {
       ++owner_->counters_.resends;
+      resent_ = true;
       next();  // the same server, with a fresh ID
       return;
     }
@@ -161,6 +163,7 @@ class Forwarder::Attempt final {
   std::array<Copy, 2> copies_{};
   int live_ = 0;                        // copies outstanding
   bool hedged_ = false;                 // an early copy went
+  bool resent_ = false;                 // a copy went again after a timeout
   bool done_ = false;                   // the client's handler was called
   std::vector<std::uint8_t> unusable_;  // an answer not worth passing on while a copy may do better
 };

@@ -253,6 +253,30 @@ class ServfailAndLimitsTest(unittest.TestCase):
         time.sleep(2.5)  # a third copy would have gone by now
         self.assertEqual(self.proxy.count(qname), 2)
 
+    def test_a_copy_sent_after_a_timeout_gets_no_early_copy(self):
+        # The credit spent (eleven lost questions in a row), X's first copy is lost and goes
+        # again after the 2-s timeout; then ten other questions earn the credit back. X's copy
+        # after the timeout is its second: lost too, it must not be copied early a third time.
+        port = self.daemon(lambda p: block(p, [self.proxy.port]))
+        self.warm_latency(port, 0)
+        spend = [h.svc_name(n, 5) for n in range(11)]
+        self.proxy.drop_first = {name: 1 for name in spend}
+        for name in spend:
+            self.assertEqual(self.timed_udp(port, name)[0].rcode(), dns.rcode.NOERROR)
+        x = h.svc_name(11, 5)
+        self.proxy.drop_first = {x: 5}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(self.timed_udp, port, x)
+            time.sleep(2.3)  # X was sent again at 2 s; that copy's own timeout comes at 4 s
+            for n in range(12, 22):  # +1 credit each: 10, one early copy's worth
+                self.assertEqual(h.udp("127.0.0.1", port, h.svc_name(n, 5), "A").rcode(),
+                                 dns.rcode.NOERROR)
+            reply, elapsed = waiting.result()
+        self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL, str(reply))
+        self.assertGreater(elapsed, 3.5, "sent again after the timeout, and that copy timed out")
+        time.sleep(0.5)  # an early copy of the second copy would have gone by now
+        self.assertEqual(self.proxy.count(x), 2, "a third copy")
+
     def test_over_tcp_a_slow_answer_gets_no_early_copy(self):
         # force_tcp: TCP loses nothing on the way, so a question unanswered for 200 ms is slow,
         # not lost, and the one server would answer a copy no sooner.
