@@ -33,7 +33,7 @@ class Forwarder::Attempt final {
   // An early second copy is due: one copy outstanding for `wait_ms` or more, and that copy is
   // not already the question's second (none sent early, none sent again after a timeout).
   bool hedge_due(std::int64_t now_ms, std::int64_t wait_ms) const noexcept {
-    if (via_ != Via::kNormal || done_ || hedged_ || resent_ || live_ != 1) return false;
+    if (done_ || hedged_ || resent_ || live_ != 1) return false;  // only kNormal ones are listed
     const Copy& live = copies_[0].live ? copies_[0] : copies_[1];
     return now_ms - live.sent_ms >= wait_ms;
   }
@@ -119,7 +119,7 @@ class Forwarder::Attempt final {
       response = dns::Bytes(unusable_);
     }
     const bool can_retry = status != UpstreamStatus::kCancelled && index_ + 1 < order_.size();
-    if (!usable && can_retry) {
+    if (can_retry) {
       ++index_;
       ++owner_->counters_.failovers;
       unusable_.clear();
@@ -324,9 +324,7 @@ void Forwarder::hedge(std::int64_t now_ms) noexcept {
   if (wait < 0) return;
   for (std::size_t i = 0; i < attempts_.size() && hedge_credit_ >= kHedgeCost; ++i) {
     Attempt* attempt = attempts_[i];
-    if (!attempt->hedge_due(now_ms, wait) ||
-        now_ms - attempt->asked_ms() + options_.attempt_timeout.count() >
-            options_.question_budget.count() ||
+    if (!attempt->hedge_due(now_ms, wait) || !ends_within_budget(attempt->asked_ms(), now_ms) ||
         circuit_.down(attempt->hedge_server()) ||
         // Over TCP nothing is lost on the way: the same server asked again would only answer
         // as slowly.

@@ -171,6 +171,9 @@ class Forwarder final : public UpstreamGroup {
   // goes while misses queue (an upstream too slow for the load), and a dead upstream gets at most
   // `max_fails` - 1 of them before its timeouts mark it down.
   bool may_resend(std::size_t server, std::int64_t asked_ms) noexcept;
+  // An attempt started now, for a question handed over at `asked_ms`, ends inside
+  // `question_budget`: the rule for every second copy (may_resend, hedge).
+  bool ends_within_budget(std::int64_t asked_ms, std::int64_t now_ms) const noexcept;
   // Early second copies, from the timer: a question whose one copy has gone unanswered for
   // LatencyTracker::hedge_ms (200 ms or 20 × the p99 round trip) is sent again — to the next
   // server in order, or the same one when none is left — and the first usable answer wins. The

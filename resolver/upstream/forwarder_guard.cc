@@ -69,12 +69,12 @@ bool Forwarder::admit() noexcept {
   return false;
 }
 
+bool Forwarder::ends_within_budget(std::int64_t asked_ms, std::int64_t now_ms) const noexcept {
+  return now_ms - asked_ms + options_.attempt_timeout.count() <= options_.question_budget.count();
+}
+
 bool Forwarder::may_resend(std::size_t server, std::int64_t asked_ms) noexcept {
-  const std::int64_t now = clock_.monotonic_ms();
-  if (now - asked_ms + options_.attempt_timeout.count() > options_.question_budget.count()) {
-    return false;
-  }
-  return !circuit_.down(server) && admit();
+  return ends_within_budget(asked_ms, clock_.monotonic_ms()) && !circuit_.down(server) && admit();
 }
 
 void Forwarder::submit(dns::Bytes query, AnswerHandler* handler, std::uint64_t client) {
