@@ -72,6 +72,15 @@ std::string human_report(const RunInfo& info, const LoadResult& r) {
         c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered)
                    : 0.0);
   }
+  if (info.server_switches) {
+    const auto& sw = *info.server_switches;
+    out += format(
+        "  server slept %llu times (%.2f per answered query), was preempted %llu times (%.0f/s)\n",
+        static_cast<unsigned long long>(sw.voluntary),
+        c.answered ? static_cast<double>(sw.voluntary) / static_cast<double>(c.answered) : 0.0,
+        static_cast<unsigned long long>(sw.involuntary),
+        static_cast<double>(sw.involuntary) / (r.elapsed_s + r.drain_s));
+  }
   const double load_s = static_cast<double>(info.load_cpu_us) / 1e6;
   out += format("  load CPU %.2f s (%.1f %% of one core)\n", load_s,
                 100.0 * load_s / (r.elapsed_s + r.drain_s));
@@ -123,6 +132,16 @@ std::string json_report(const RunInfo& info, const LoadResult& r) {
     j["server_cpu_us_per_answer"] =
         c.answered ? static_cast<double>(*info.server_cpu_us) / static_cast<double>(c.answered)
                    : 0.0;
+  }
+  if (info.server_switches) {
+    // Each sleep is a wake-up: at a fixed rate far below the server's max, its CPU per query is
+    // mostly what a wake-up costs, so this says why two servers differ there.
+    const auto& sw = *info.server_switches;
+    j["server_wakeups"] = sw.voluntary;
+    j["server_wakeups_per_answer"] =
+        c.answered ? static_cast<double>(sw.voluntary) / static_cast<double>(c.answered) : 0.0;
+    j["server_preemptions"] = sw.involuntary;
+    j["server_preemptions_per_s"] = static_cast<double>(sw.involuntary) / (r.elapsed_s + r.drain_s);
   }
   return j.dump(2) + "\n";
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include "load/proc_stat.h"
 #include "load/udp_load.h"
 
 namespace holdfast::bench {
@@ -18,6 +19,7 @@ struct RunInfo {
   LoadOptions options;
   std::optional<pid_t> server_pid;
   std::optional<std::uint64_t> server_cpu_us;  // over run(), when --server-pid was given
+  std::optional<Switches> server_switches;     // over run(), when --server-pid was given
   std::uint64_t load_cpu_us = 0;               // this process, over run()
 };
 

@@ -100,8 +100,10 @@ int main(int argc, char** argv) {
   info.query_count = queries->size();
   info.options = options;
   std::optional<std::uint64_t> server_cpu_before;
+  std::optional<bench::Switches> server_switches_before;
   if (server_pid > 0) {
     info.server_pid = server_pid;
+    server_switches_before = bench::process_switches(server_pid);
     server_cpu_before = bench::process_cpu_us(server_pid);
     if (!server_cpu_before) {
       std::fprintf(stderr, "bench_load: no process %d\n", server_pid);
@@ -114,6 +116,16 @@ int main(int argc, char** argv) {
   if (server_cpu_before) {
     const auto after = bench::process_cpu_us(server_pid);
     if (after) info.server_cpu_us = *after - *server_cpu_before;
+    const auto switches = bench::process_switches(server_pid);
+    if (switches && server_switches_before) {
+      // Clamped: a thread that exited in between took its counts with it.
+      const auto since = [](std::uint64_t now, std::uint64_t then) {
+        return now > then ? now - then : 0;
+      };
+      info.server_switches =
+          bench::Switches{since(switches->voluntary, server_switches_before->voluntary),
+                          since(switches->involuntary, server_switches_before->involuntary)};
+    }
   }
 
   std::cout << bench::human_report(info, result);

@@ -1,9 +1,10 @@
-// Reading /proc/PID/stat.
+// Reading /proc/PID/stat and /proc/PID/task/*/status.
 #include "load/proc_stat.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -28,6 +29,28 @@ std::optional<std::uint64_t> process_cpu_us(pid_t pid) {
   if (!fields) return std::nullopt;
   const auto ticks_per_s = static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
   return (utime + stime) * 1'000'000 / ticks_per_s;
+}
+
+std::optional<Switches> process_switches(pid_t pid) {
+  // FORMAT: proc(5): "voluntary_ctxt_switches:\t<n>" and "nonvoluntary_ctxt_switches:\t<n>".
+  // /proc/PID/status counts the thread-group leader alone, so every task is read.
+  std::error_code error;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", error);
+  if (error) return std::nullopt;
+  Switches total;
+  for (const auto& task : tasks) {
+    std::ifstream in(task.path() / "status");
+    std::string key;
+    std::uint64_t value = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      if (!(fields >> key >> value)) continue;
+      if (key == "voluntary_ctxt_switches:") total.voluntary += value;
+      if (key == "nonvoluntary_ctxt_switches:") total.involuntary += value;
+    }
+  }
+  return total;
 }
 
 std::uint64_t self_cpu_us() {
